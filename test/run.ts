@@ -1,0 +1,59 @@
+/**
+ * The test entry point behind `npm test`: makes (once) the local CA that every test emulator and
+ * Azurite certificate chains to, re-runs itself with `NODE_EXTRA_CA_CERTS` pointing at it so every
+ * client here and in child processes verifies TLS for real, then runs mocha on the compiled tests
+ * and prints `tests: N passed, N failed, N skipped` from the runner's own counts.
+ *
+ * Usage: node dist/test/run.js [--grep PATTERN] [files...]
+ */
+import * as path from "node:path";
+import * as fs from "node:fs";
+import { spawnSync } from "node:child_process";
+import Mocha from "mocha";
+import { testCaDir } from "./helpers/paths";
+import { loadOrCreateCa } from "../emulator/tls";
+
+async function main(): Promise<void> {
+    const ca = await loadOrCreateCa(testCaDir);
+    if (process.env.NODE_EXTRA_CA_CERTS !== ca.caCertPath) {
+        const child = spawnSync(process.execPath, [__filename, ...process.argv.slice(2)], {
+            stdio: "inherit",
+            env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.caCertPath },
+        });
+        process.exit(child.status ?? 1);
+    }
+    const args = process.argv.slice(2);
+    let grep: string | undefined;
+    const files: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === "--grep") grep = args[++i];
+        else files.push(path.resolve(args[i]));
+    }
+    const mocha = new Mocha({ timeout: 60_000, reporter: "spec", grep });
+    const selected = files.length ? files : findTests(__dirname);
+    for (const f of selected) mocha.addFile(f);
+    const runner = mocha.run();
+    runner.on("end", () => {
+        const s = runner.stats ?? { passes: 0, failures: 0, pending: 0 };
+        process.stdout.write(`\ntests: ${s.passes} passed, ${s.failures} failed, ${s.pending} skipped\n`);
+        process.exitCode = s.failures > 0 ? 1 : 0;
+        // Let mocha's own hooks finish; then make sure no stray handle keeps us alive.
+        setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+    });
+}
+
+function findTests(dir: string): string[] {
+    const out: string[] = [];
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        const p = path.join(dir, entry.name);
+        if (entry.isDirectory()) out.push(...findTests(p));
+        else if (entry.name.endsWith(".test.js")) out.push(p);
+    }
+    return out;
+}
+
+main().catch((e) => {
+    console.error(e);
+    process.stdout.write("\ntests: 0 passed, 1 failed\n");
+    process.exit(1);
+});

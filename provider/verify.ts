@@ -1,0 +1,75 @@
+/**
+ * Verify a stored backup: read it from its location (a file or a blob), compare its SHA-256 with
+ * the expected one when given, and check its framing as a Key Vault secret backup. Shared by
+ * `secret-backup verify`, `restoreBackup` and the package's exports.
+ */
+import { createHash } from "node:crypto";
+import type { TokenCredential } from "@azure/core-auth";
+import { FramingError, parseBackupFraming, BackupFraming } from "./backup-framing";
+import { readBackupBytes } from "./backup-location";
+import { BackupInputError, BackupVerificationError } from "./backup-errors";
+
+export { BackupInputError, BackupVerificationError, VerificationFailure } from "./backup-errors";
+
+/** Options of `verifyBackup`. */
+export interface VerifyOptions {
+    /** Expected hex SHA-256 of the stored bytes (the `sha256` output of a `SecretBackup`); checked when given. */
+    sha256?: string;
+    /** Credential for Blob Storage locations; by default the same one the provider uses. */
+    credential?: TokenCredential;
+}
+
+/** What a successful verification found; none of it secret. */
+export interface VerifiedBackup extends BackupFraming {
+    /** The location as a URL (`file://...` or `https://...`). */
+    location: string;
+    /** Hex SHA-256 of the stored bytes. */
+    sha256: string;
+    /** Size of the stored bytes. */
+    sizeBytes: number;
+}
+
+/**
+ * Reads the backup at `location` (a `file://` URL, a plain path, or a Blob Storage URL) and
+ * resolves with what it found only when the backup is sound: present, hashing to
+ * `options.sha256` when given, and framed as a Key Vault secret backup (tag, then a five-part
+ * JWE whose protected header names `alg` and `enc`). Rejects with `BackupInputError` for a
+ * malformed location or hash, and with `BackupVerificationError` otherwise. Never includes the
+ * stored bytes in a message.
+ */
+export async function verifyBackup(location: string, options: VerifyOptions = {}): Promise<VerifiedBackup> {
+    return (await loadVerifiedBackup(location, options)).report;
+}
+
+/** `verifyBackup`, also handing back the verified bytes (what `restoreBackup` sends). */
+export async function loadVerifiedBackup(
+    location: string,
+    options: VerifyOptions = {},
+): Promise<{ report: VerifiedBackup; bytes: Uint8Array }> {
+    const expected = normaliseSha256(options.sha256);
+    const { url, bytes } = await readBackupBytes(location, options.credential);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    if (expected !== undefined && sha256 !== expected) {
+        throw new BackupVerificationError(
+            "hash-mismatch",
+            url,
+            `Backup ${url} hashes to ${sha256}, not the expected ${expected}: it changed since it was written, or it is another backup.`,
+        );
+    }
+    let framing: BackupFraming;
+    try {
+        framing = parseBackupFraming(bytes);
+    } catch (e) {
+        if (!(e instanceof FramingError)) throw e;
+        throw new BackupVerificationError("damaged", url, `Backup ${url} is not a usable Key Vault secret backup: ${e.message}.`);
+    }
+    return { report: { location: url, sha256, sizeBytes: bytes.length, ...framing }, bytes };
+}
+
+function normaliseSha256(sha256: string | undefined): string | undefined {
+    if (sha256 === undefined) return undefined;
+    if (!/^[0-9a-fA-F]{64}$/.test(sha256)) {
+        throw new BackupInputError("sha256", "sha256 must be 64 hexadecimal characters (a SHA-256 digest)");
+    }
+    return sha256.toLowerCase();
+}

@@ -1,0 +1,180 @@
+/**
+ * Pure validation and normalisation of `SecretBackup` inputs. Nothing here touches the network or
+ * the disk, so every rule is table-tested; the destination's usability on disk is checked by the
+ * destination itself (`destinations/index.ts`).
+ */
+import type { SecretClientOptions } from "@azure/keyvault-secrets";
+
+/** The string the engine sends in place of a value that is not known yet (during preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** An API version `@azure/keyvault-secrets` accepts as `serviceVersion`. */
+export type ApiVersion = NonNullable<SecretClientOptions["serviceVersion"]>;
+
+// A Record over the SDK's own union: tsc fails here when the SDK adds or drops a version.
+const API_VERSIONS: Record<ApiVersion, true> = {
+    "7.0": true, "7.1": true, "7.2": true, "7.3": true, "7.4": true, "7.5": true, "7.6": true, "2025-07-01": true,
+};
+
+/** The API versions a `SecretBackup` accepts, oldest first. */
+export const SUPPORTED_API_VERSIONS = Object.keys(API_VERSIONS) as ApiVersion[];
+
+/** The API version used when none is given: the one the project's wire reference documents. */
+export const DEFAULT_API_VERSION: ApiVersion = "7.4";
+
+/** Where backups go when no destination is given (relative to the Pulumi project folder). */
+export const DEFAULT_DESTINATION = "./secret-backups";
+
+/** The Key Vault DNS suffixes of the public, China, US Government and German clouds. */
+export const KEY_VAULT_SUFFIXES = ["vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net", "vault.microsoftazure.de"];
+
+/** The inputs of one backup after defaults are applied: what state echoes and `diff` compares. */
+export interface BackupInputs {
+    vaultUrl: string;
+    secretName: string;
+    destination: string;
+    /** "" when not given; only a trigger (Backup Secret always includes every version). */
+    secretVersion: string;
+    triggers: unknown[];
+    apiVersion: ApiVersion;
+}
+
+/** One rejected input, as Pulumi's `check` reports it. */
+export interface InputFailure {
+    property: string;
+    reason: string;
+}
+
+/** Whether `value` is, or contains, a value not known until the deployment (preview). */
+export function isUnknown(value: unknown): boolean {
+    if (value === UNKNOWN) return true;
+    if (Array.isArray(value)) return value.some(isUnknown);
+    if (value && typeof value === "object") return Object.values(value).some(isUnknown);
+    return false;
+}
+
+/** Whether a host name is this machine (the emulator's case): `localhost`, 127.0.0.0/8 or `[::1]`. */
+export function isLoopbackHost(hostname: string): boolean {
+    const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** The reason `value` is not a usable vault URL, or undefined when it is. */
+export function vaultUrlProblem(value: unknown): string | undefined {
+    if (typeof value !== "string" || value === "") return "vaultUrl is required: the vault's URL, e.g. https://myvault.vault.azure.net";
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        return `"${value}" is not a URL; expected e.g. https://myvault.vault.azure.net`;
+    }
+    if (url.protocol !== "https:") return `"${value}" must use https (Key Vault accepts only TLS)`;
+    if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
+        return `"${value}" must be the vault's base URL only (no path, query or user), e.g. https://${url.host}`;
+    }
+    if (isLoopbackHost(url.hostname)) return undefined;
+    const host = url.hostname.toLowerCase();
+    const suffix = KEY_VAULT_SUFFIXES.find((s) => host.endsWith(`.${s}`));
+    if (!suffix) return `"${url.hostname}" is not a Key Vault host (expected <name>.${KEY_VAULT_SUFFIXES.join(", <name>.")}, or a loopback host for the emulator)`;
+    const name = host.slice(0, -suffix.length - 1);
+    if (!/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/.test(name) || name.includes("--")) {
+        return `"${name}" is not a valid vault name (3-24 letters, digits and single hyphens, starting with a letter)`;
+    }
+    if (url.port !== "") return `"${value}" must not name a port: Key Vault listens on 443`;
+    return undefined;
+}
+
+/** The reason `value` is not a valid secret name, or undefined when it is. */
+export function secretNameProblem(value: unknown): string | undefined {
+    if (typeof value !== "string" || value === "") return "secretName is required (or pass `secret`)";
+    if (!/^[0-9a-zA-Z-]{1,127}$/.test(value)) {
+        return `"${value}" is not a valid secret name: 1-127 characters, only letters, digits and hyphens`;
+    }
+    return undefined;
+}
+
+/** The reason `value` is not a supported API version, or undefined when it is. */
+export function apiVersionProblem(value: unknown): string | undefined {
+    if (typeof value === "string" && (SUPPORTED_API_VERSIONS as string[]).includes(value)) return undefined;
+    return `${JSON.stringify(value)} is not an API version this provider supports; use one of ${SUPPORTED_API_VERSIONS.join(", ")}`;
+}
+
+/** The reason `value` is not a usable secret version, or undefined when it is. */
+export function secretVersionProblem(value: unknown): string | undefined {
+    if (value === undefined || value === null || value === "") return undefined;
+    if (typeof value !== "string" || !/^[0-9a-zA-Z]{1,64}$/.test(value)) {
+        return `${JSON.stringify(value)} is not a secret version (a string of letters and digits, e.g. 4387e9f3d6e14c459867679a90fd0f79)`;
+    }
+    return undefined;
+}
+
+/** The reason `value` is not usable as triggers, or undefined when it is. */
+export function triggersProblem(value: unknown): string | undefined {
+    if (value === undefined || value === null || Array.isArray(value)) return undefined;
+    return `triggers must be a list of values (got ${typeof value})`;
+}
+
+/** The reason `value` is not a destination string, or undefined (usability on disk is checked elsewhere). */
+export function destinationShapeProblem(value: unknown): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "string" || value.trim() === "") return "destination must be a folder path, a file:// URL or a Blob Storage container URL";
+    return undefined;
+}
+
+const RULES: Array<[keyof BackupInputs, (v: unknown) => string | undefined]> = [
+    ["vaultUrl", vaultUrlProblem],
+    ["secretName", secretNameProblem],
+    ["apiVersion", (v) => (v === undefined || v === null ? undefined : apiVersionProblem(v))],
+    ["secretVersion", secretVersionProblem],
+    ["triggers", triggersProblem],
+    ["destination", destinationShapeProblem],
+];
+
+/**
+ * Every problem with `news`, one per property. Properties whose value is not known yet (preview)
+ * are skipped: they are checked again when known.
+ */
+export function inputFailures(news: Record<string, unknown>): InputFailure[] {
+    const failures: InputFailure[] = [];
+    for (const [property, problem] of RULES) {
+        const value = news[property];
+        if (isUnknown(value)) continue;
+        const reason = problem(value);
+        if (reason) failures.push({ property, reason });
+    }
+    return failures;
+}
+
+/**
+ * `news` with defaults applied and the vault URL reduced to its origin; unknown values are kept
+ * as they are. Call after `inputFailures` found nothing.
+ */
+export function normalizeInputs(news: Record<string, unknown>): BackupInputs {
+    const vaultUrl = news.vaultUrl;
+    return {
+        vaultUrl: typeof vaultUrl === "string" && vaultUrl !== UNKNOWN ? normalizeVaultUrl(vaultUrl) : (vaultUrl as string),
+        secretName: news.secretName as string,
+        destination: (news.destination ?? DEFAULT_DESTINATION) as string,
+        secretVersion: (news.secretVersion ?? "") as string,
+        triggers: (news.triggers ?? []) as unknown[],
+        apiVersion: (news.apiVersion ?? DEFAULT_API_VERSION) as ApiVersion,
+    };
+}
+
+/** A vault URL reduced to scheme and host, lower case, without a trailing slash. */
+export function normalizeVaultUrl(vaultUrl: string): string {
+    return new URL(vaultUrl).origin;
+}
+
+/** The inputs that decide which backup exists: a change in any of them takes a new backup. */
+export const BACKUP_INPUT_KEYS: ReadonlyArray<keyof BackupInputs> = [
+    "vaultUrl", "secretName", "destination", "secretVersion", "triggers", "apiVersion",
+];
+
+/**
+ * The input keys whose value differs between the state `olds` and the new inputs `news` (both
+ * normalised). An unknown new value counts as a change.
+ */
+export function changedInputs(olds: BackupInputs, news: BackupInputs): Array<keyof BackupInputs> {
+    return BACKUP_INPUT_KEYS.filter((k) => isUnknown(news[k]) || JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+}

@@ -1,0 +1,125 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import sinon from "sinon";
+import { FileDestination, sha256Hex, folderProblem } from "../../provider/destinations/file";
+import { openDestination, destinationProblem } from "../../provider/destinations";
+import type { BackupRecord } from "../../provider/destinations/destination";
+import { scratchRoot } from "../helpers/paths";
+
+function record(blob: Uint8Array, at = new Date().toISOString()): BackupRecord {
+    return { vaultUrl: "https://127.0.0.1:41234", secretName: "db-password", backedUpAt: at, sha256: sha256Hex(blob), sizeBytes: blob.length };
+}
+
+describe("file destination", () => {
+    let root: string;
+    beforeEach(() => {
+        root = path.join(scratchRoot, `file-dest-${Date.now()}-${randomBytes(4).toString("hex")}`);
+    });
+    afterEach(() => {
+        sinon.restore();
+        fs.rmSync(root, { recursive: true, force: true });
+    });
+
+    it("writes a new 0600 file in a new 0700 folder and returns its file:// URL; reads and verifies it", async () => {
+        const folder = path.join(root, "a", "backups");
+        const blob = randomBytes(3000);
+        const dest = new FileDestination(folder);
+        const location = await dest.write(blob, record(blob));
+        const file = fileURLToPath(location);
+        assert.equal(path.dirname(file), folder);
+        assert.match(path.basename(file), /^127\.0\.0\.1_41234_db-password_\d{8}T\d{9}Z_[0-9a-f]{12}\.kvbackup$/);
+        assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+        assert.equal(fs.statSync(folder).mode & 0o777, 0o700);
+        assert.deepEqual(Buffer.from(await dest.read(location)), blob);
+        assert.equal(await dest.verify(location, sha256Hex(blob)), "ok");
+        assert.deepEqual(fs.readdirSync(folder), [path.basename(file)], "no temporary file left");
+    });
+
+    it("accepts a file:// URL and a relative path (resolved against the working directory)", async () => {
+        const blob = randomBytes(10);
+        const viaUrl = await new FileDestination(`file://${root}/u`).write(blob, record(blob));
+        assert.equal(path.dirname(fileURLToPath(viaUrl)), path.join(root, "u"));
+        const relative = path.relative(process.cwd(), path.join(root, "r"));
+        const viaRelative = await openDestination(relative).write(blob, record(blob));
+        assert.equal(path.dirname(fileURLToPath(viaRelative)), path.join(root, "r"));
+    });
+
+    it("never overwrites: a second backup with the same name fails and the first stays intact", async () => {
+        const first = randomBytes(64);
+        const at = new Date().toISOString();
+        const dest = new FileDestination(root);
+        const location = await dest.write(first, record(first, at));
+        await assert.rejects(dest.write(first, record(first, at)), /EEXIST/);
+        assert.equal(await dest.verify(location, sha256Hex(first)), "ok");
+        assert.equal(fs.readdirSync(root).length, 1);
+    });
+
+    it("two backups of the same secret get two files", async () => {
+        const dest = new FileDestination(root);
+        const a = randomBytes(64), b = randomBytes(64);
+        const la = await dest.write(a, record(a));
+        const lb = await dest.write(b, record(b));
+        assert.notEqual(la, lb);
+        assert.equal(fs.readdirSync(root).length, 2);
+    });
+
+    it("verify says missing for a deleted file and changed for an altered one", async () => {
+        const dest = new FileDestination(root);
+        const blob = randomBytes(64);
+        const location = await dest.write(blob, record(blob));
+        fs.chmodSync(fileURLToPath(location), 0o600);
+        fs.appendFileSync(fileURLToPath(location), "x");
+        assert.equal(await dest.verify(location, sha256Hex(blob)), "changed");
+        fs.rmSync(fileURLToPath(location));
+        assert.equal(await dest.verify(location, sha256Hex(blob)), "missing");
+    });
+
+    for (const [step, stub] of [
+        ["the write (disk full)", (proto: object) => sinon.stub(proto as { writeFile: () => Promise<void> }, "writeFile").rejects(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }))],
+        ["the fsync", (proto: object) => sinon.stub(proto as { sync: () => Promise<void> }, "sync").rejects(Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" }))],
+        ["the link into place", () => sinon.stub(fs.promises, "link").rejects(Object.assign(new Error("EIO: i/o error, link"), { code: "EIO" }))],
+    ] as const) {
+        it(`a failure in ${step} fails the write and leaves nothing behind`, async () => {
+            fs.mkdirSync(root, { recursive: true });
+            const probe = await fs.promises.open(path.join(root, ".probe"), "w");
+            const proto = Object.getPrototypeOf(probe) as object;
+            await probe.close();
+            fs.rmSync(path.join(root, ".probe"));
+            stub(proto);
+            const blob = randomBytes(64);
+            await assert.rejects(new FileDestination(root).write(blob, record(blob)), /ENOSPC|EIO/);
+            sinon.restore();
+            assert.deepEqual(fs.readdirSync(root), []);
+        });
+    }
+
+    it("a read-back that does not match the hash removes the file and fails", async () => {
+        const blob = randomBytes(64);
+        const wrong = { ...record(blob), sha256: sha256Hex(Buffer.from("other")) };
+        await assert.rejects(new FileDestination(root).write(blob, wrong), /hashes to/);
+        assert.deepEqual(fs.readdirSync(root), []);
+    });
+
+    it("folderProblem: a writable or creatable folder is fine; a file, or an unwritable parent, is not", async () => {
+        fs.mkdirSync(root, { recursive: true });
+        assert.equal(await folderProblem(root), undefined);
+        assert.equal(await folderProblem(path.join(root, "not", "yet")), undefined);
+        fs.writeFileSync(path.join(root, "f"), "x");
+        assert.match((await folderProblem(path.join(root, "f"))) ?? "", /exists and is not a folder/);
+        assert.match((await folderProblem(path.join(root, "f", "below"))) ?? "", /is not a folder/);
+        if (process.getuid?.() !== 0) {
+            fs.mkdirSync(path.join(root, "ro"), { mode: 0o500 });
+            assert.match((await folderProblem(path.join(root, "ro", "x"))) ?? "", /not writable/);
+            fs.chmodSync(path.join(root, "ro"), 0o700);
+        }
+    });
+
+    it("destinationProblem: Blob Storage URLs need a container and no SAS query", async () => {
+        assert.equal(await destinationProblem("https://acct.blob.core.windows.net/backups/prefix"), undefined);
+        assert.match((await destinationProblem("https://acct.blob.core.windows.net/")) ?? "", /names no container/);
+        assert.match((await destinationProblem("https://acct.blob.core.windows.net/c?sv=x&sig=y")) ?? "", /no SAS/);
+    });
+});

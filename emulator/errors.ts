@@ -1,0 +1,207 @@
+/**
+ * Key Vault's error wire format: one class that writes `{"error":{code,message,innererror?}}`,
+ * and one named constructor per error the service answers (keyvault-behaviour.md, "Errors").
+ * Tests build their expectations from the same constructors, so message and code stay in one place.
+ */
+
+/** The generic link the service appends to permission errors. */
+const ACCESS_HELP = "For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287";
+const NOT_FOUND_HELP = "For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182";
+
+/** An error as Key Vault puts it on the wire: status, code, message and an optional inner code. */
+export class KeyVaultError extends Error {
+    /** `headers` are extra response headers (the bearer challenge on 401s). */
+    constructor(
+        readonly status: number,
+        readonly code: string,
+        message: string,
+        readonly innerCode?: string,
+        readonly headers: Record<string, string> = {},
+    ) {
+        super(message);
+        this.name = "KeyVaultError";
+    }
+
+    /** The JSON body the service sends: `innererror` only when there is a sub-code. */
+    toBody(): { error: { code: string; message: string; innererror?: { code: string } } } {
+        const error: { code: string; message: string; innererror?: { code: string } } = {
+            code: this.code,
+            message: this.message,
+        };
+        if (this.innerCode) error.innererror = { code: this.innerCode };
+        return { error };
+    }
+}
+
+/** Who made a request, in the form Key Vault prints it in 403 messages. */
+export interface CallerFacts {
+    appId: string;
+    objectId: string;
+    tenantId: string;
+}
+
+function callerText(c: CallerFacts): string {
+    return `appid=${c.appId};oid=${c.objectId};iss=https://sts.windows.net/${c.tenantId}/`;
+}
+
+/** 401 without a token: the bearer challenge. */
+export function missingToken(challenge: string): KeyVaultError {
+    return new KeyVaultError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", undefined, {
+        "www-authenticate": challenge,
+    });
+}
+
+/** 401 for a token issued for another resource. */
+export function invalidAudience(challenge: string, found: string): KeyVaultError {
+    return new KeyVaultError(
+        401,
+        "Unauthorized",
+        `AKV10022: Invalid audience. Expected https://vault.azure.net, found: ${found}.`,
+        undefined,
+        { "www-authenticate": challenge },
+    );
+}
+
+/** 401 for a token from another issuer (tenant). */
+export function invalidIssuer(challenge: string, expected: string, found: string): KeyVaultError {
+    return new KeyVaultError(
+        401,
+        "Unauthorized",
+        `AKV10032: Invalid issuer. Expected one of ${expected}, found ${found}.`,
+        undefined,
+        { "www-authenticate": challenge },
+    );
+}
+
+/** 401 for an expired token, or one whose signature or shape does not check out. */
+export function invalidToken(challenge: string, reason: string): KeyVaultError {
+    return new KeyVaultError(401, "Unauthorized", `AKV10000: Request is missing a Bearer or PoP token. (${reason})`, undefined, {
+        "www-authenticate": challenge,
+    });
+}
+
+/** 403 AccessDenied: the access policy lacks `permission` (get, list, set, ...). */
+export function accessDenied(caller: CallerFacts, permission: string, vault: string, region: string): KeyVaultError {
+    return new KeyVaultError(
+        403,
+        "Forbidden",
+        `The user, group or application '${callerText(caller)}' does not have secrets ${permission} permission on key vault '${vault};location=${region}'. ${ACCESS_HELP}`,
+        "AccessDenied",
+    );
+}
+
+/** 403 ForbiddenByRbac: an RBAC vault without a role granting `dataAction`. */
+export function forbiddenByRbac(caller: CallerFacts, dataAction: string, vault: string, region: string, resource: string): KeyVaultError {
+    return new KeyVaultError(
+        403,
+        "Forbidden",
+        `Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: ${callerText(caller)}\r\nAction: '${dataAction}'\r\nResource: '${resource}'\r\nAssignment: (not found)\r\nDenyAssignmentId: null\r\nDecisionReason: null \r\nVault: ${vault};location=${region}\r\n`,
+        "ForbiddenByRbac",
+    );
+}
+
+/** 403 ForbiddenByFirewall: the vault's network rules do not admit the client's address. */
+export function forbiddenByFirewall(caller: CallerFacts, address: string, vault: string, region: string): KeyVaultError {
+    return new KeyVaultError(
+        403,
+        "Forbidden",
+        `Client address is not authorized and caller is not a trusted service.\r\nClient address: ${address}\r\nCaller: ${callerText(caller)}\r\nVault: ${vault};location=${region}`,
+        "ForbiddenByFirewall",
+    );
+}
+
+/** 403 SecretDisabled: reading the value of a disabled version. */
+export function secretDisabled(operation = "get"): KeyVaultError {
+    return new KeyVaultError(403, "Forbidden", `Operation ${operation} is not allowed on a disabled secret.`, "SecretDisabled");
+}
+
+/** 404 for an active secret (or version) that does not exist. */
+export function secretNotFound(nameOrId: string): KeyVaultError {
+    return new KeyVaultError(
+        404,
+        "SecretNotFound",
+        `A secret with (name/id) ${nameOrId} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. ${NOT_FOUND_HELP}`,
+    );
+}
+
+/** 404 for a deleted secret that does not exist. */
+export function deletedSecretNotFound(name: string): KeyVaultError {
+    return new KeyVaultError(404, "SecretNotFound", `Deleted Secret not found: ${name}`);
+}
+
+/** 400 for a secret name outside 1-127 of `[0-9a-zA-Z-]`. */
+export function invalidName(name: string): KeyVaultError {
+    return new KeyVaultError(400, "BadParameter", `The request URI contains an invalid name: ${name}`);
+}
+
+/** 400 for an api-version the service does not know (or none). */
+export function unsupportedApiVersion(version: string, latest: string): KeyVaultError {
+    return new KeyVaultError(
+        400,
+        "BadParameter",
+        `The specified version (${version}) is not recognized. Consider using the latest supported version (${latest}).`,
+    );
+}
+
+/** 400 for a request body or parameter the service rejects (emulator wording). */
+export function badParameter(message: string): KeyVaultError {
+    return new KeyVaultError(400, "BadParameter", message);
+}
+
+/** 400 for a backup blob whose framing or encoding is damaged. */
+export function corruptBackup(): KeyVaultError {
+    return new KeyVaultError(400, "Malformed backup blob", "Backup blob is corrupt.");
+}
+
+/** 400 for a well-framed blob this vault cannot decrypt or read (another key, tampered content). */
+export function invalidBackupVersion(): KeyVaultError {
+    return new KeyVaultError(400, "Malformed backup blob", "Backup blob contains invalid or corrupt version.");
+}
+
+/** 409 on restore while the name is in use (active or soft-deleted). */
+export function restoreConflict(versionedId: string): KeyVaultError {
+    return new KeyVaultError(
+        409,
+        "Conflict",
+        `There was a conflict restoring the secret '${versionedId}'. This can happen if either: a second secret with the same name was created after the first secret was deleted; or the secret is currently in a deleted but recoverable state, or was recently purged.`,
+    );
+}
+
+/** 409 on set (or recover target) while the name is soft-deleted. */
+export function deletedNameInUse(name: string): KeyVaultError {
+    return new KeyVaultError(
+        409,
+        "Conflict",
+        `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
+    );
+}
+
+/** 409 on recover/restore while an operation on the name is still settling (emulator wording). */
+export function conflict(message: string): KeyVaultError {
+    return new KeyVaultError(409, "Conflict", message);
+}
+
+/** 429: over the vault's request limits. No Retry-After, as recorded from the service. */
+export function throttled(): KeyVaultError {
+    return new KeyVaultError(
+        429,
+        "Throttled",
+        "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
+    );
+}
+
+/** 404 for a path the secrets API does not have. */
+export function unknownPath(path: string): KeyVaultError {
+    return new KeyVaultError(404, "NotFound", `The requested resource ${path} was not found.`);
+}
+
+/** 405 for a known path with a method it does not accept. */
+export function methodNotAllowed(method: string, path: string): KeyVaultError {
+    return new KeyVaultError(405, "MethodNotAllowed", `The requested method ${method} is not allowed on ${path}.`);
+}
+
+/** 5xx from a scripted fault. */
+export function serverFault(status: number): KeyVaultError {
+    const code = status === 503 ? "ServiceUnavailable" : "InternalServerError";
+    return new KeyVaultError(status, code, `Scripted fault: the emulator answered ${status} on purpose.`);
+}

@@ -1,0 +1,91 @@
+/**
+ * The secrets API's routes: which operation a method and path are, the permission it needs,
+ * whether it counts as a creation for throttling, and the function that answers it.
+ */
+import * as errors from "./errors";
+import type { BackupCodec } from "./backup-codec";
+import type { SecretPermission } from "./principals";
+import * as vault from "./vault";
+
+/** What a route's handler gets. */
+export interface RouteInput {
+    ctx: vault.VaultContext;
+    codec: BackupCodec;
+    body: Record<string, unknown>;
+    query: vault.PageQuery;
+    now: number;
+}
+
+/** A matched route. `status` is the success status; `mutates` means the store must be saved. */
+export interface Route {
+    operation: string;
+    permission: SecretPermission;
+    creation: boolean;
+    mutates: boolean;
+    status: number;
+    /** The name the request is about, for 403 messages on RBAC vaults. */
+    name?: string;
+    run(input: RouteInput): Promise<unknown> | unknown;
+}
+
+type Def = Omit<Route, "name" | "run" | "status" | "creation" | "mutates"> &
+    Partial<Pick<Route, "status" | "creation" | "mutates">> & {
+        method: string;
+        pattern: RegExp;
+        run(input: RouteInput, m: string[]): Promise<unknown> | unknown;
+    };
+
+const SEG = "([^/]+)";
+const DEFS: Def[] = [
+    { method: "GET", pattern: /^\/secrets\/?$/, operation: "list", permission: "list", run: (i) => vault.listSecrets(i.ctx, i.query, i.now) },
+    { method: "POST", pattern: /^\/secrets\/restore\/?$/, operation: "restore", permission: "restore", creation: true, mutates: true, run: (i) => vault.restoreSecret(i.ctx, i.codec, i.body.value, i.now) },
+    { method: "GET", pattern: new RegExp(`^/secrets/${SEG}/versions/?$`), operation: "versions", permission: "list", run: (i, m) => vault.listVersions(i.ctx, m[1], i.query, i.now) },
+    { method: "POST", pattern: new RegExp(`^/secrets/${SEG}/backup/?$`), operation: "backup", permission: "backup", run: (i, m) => vault.backupSecret(i.ctx, i.codec, m[1], i.now) },
+    { method: "PUT", pattern: new RegExp(`^/secrets/${SEG}/?$`), operation: "set", permission: "set", creation: true, mutates: true, run: (i, m) => vault.setSecret(i.ctx, m[1], i.body, i.now) },
+    { method: "DELETE", pattern: new RegExp(`^/secrets/${SEG}/?$`), operation: "delete", permission: "delete", mutates: true, run: (i, m) => vault.deleteSecret(i.ctx, m[1], i.now) },
+    { method: "GET", pattern: new RegExp(`^/secrets/${SEG}(?:/([^/]*))?$`), operation: "get", permission: "get", run: (i, m) => vault.getSecret(i.ctx, m[1], m[2] ?? "", i.now) },
+    { method: "PATCH", pattern: new RegExp(`^/secrets/${SEG}(?:/([^/]*))?$`), operation: "update", permission: "set", mutates: true, run: (i, m) => vault.updateSecret(i.ctx, m[1], m[2] ?? "", i.body, i.now) },
+    { method: "GET", pattern: /^\/deletedsecrets\/?$/, operation: "listDeleted", permission: "list", run: (i) => vault.listDeleted(i.ctx, i.query, i.now) },
+    { method: "POST", pattern: new RegExp(`^/deletedsecrets/${SEG}/recover/?$`), operation: "recover", permission: "recover", mutates: true, run: (i, m) => vault.recoverSecret(i.ctx, m[1], i.now) },
+    { method: "GET", pattern: new RegExp(`^/deletedsecrets/${SEG}/?$`), operation: "getDeleted", permission: "list", run: (i, m) => vault.getDeleted(i.ctx, m[1], i.now) },
+    { method: "DELETE", pattern: new RegExp(`^/deletedsecrets/${SEG}/?$`), operation: "purge", permission: "purge", mutates: true, status: 204, run: (i, m) => vault.purgeSecret(i.ctx, m[1], i.now) },
+];
+
+/** The route for `method` and `path` (no query); throws 404/405 as the service would for others. */
+export function matchRoute(method: string, path: string): Route {
+    let pathMatched = false;
+    for (const d of DEFS) {
+        const m = d.pattern.exec(path);
+        if (!m) continue;
+        pathMatched = true;
+        if (d.method !== method) continue;
+        const parts = m.map((s) => (s === undefined ? s : safeDecode(s)));
+        return {
+            operation: d.operation,
+            permission: d.permission,
+            creation: d.creation ?? false,
+            mutates: d.mutates ?? false,
+            status: d.status ?? 200,
+            name: d.operation === "restore" || d.operation.startsWith("list") ? undefined : parts[1],
+            run: (input) => d.run(input, parts),
+        };
+    }
+    throw pathMatched ? errors.methodNotAllowed(method, path) : errors.unknownPath(path);
+}
+
+/** The operation name of a request, for the log and fault matching, without throwing. */
+export function operationOf(method: string, path: string): string {
+    try {
+        return matchRoute(method, path).operation;
+    } catch {
+        return "unknown";
+    }
+}
+
+function safeDecode(s: string): string {
+    try {
+        return decodeURIComponent(s);
+    } catch {
+        return s;
+    }
+}

@@ -1,0 +1,106 @@
+/**
+ * The initial state from options and a seed (JSON file or object): vaults, their secrets and
+ * settings, principals, tenant and backup key. Bad seed input is an error naming the place.
+ */
+import * as fs from "node:fs";
+import { randomBytes, randomUUID } from "node:crypto";
+import { defaultPrincipals, parsePermissions, type Principal } from "./principals";
+import { newVault, type EmulatorState, type VaultState } from "./store";
+import { checkName, setSecret } from "./vault";
+import { KeyVaultError } from "./errors";
+
+/** One secret in a seed: a value, or versions oldest first. */
+export type SeedSecret =
+    | string
+    | { value: string; contentType?: string; tags?: Record<string, string>; enabled?: boolean }
+    | { versions: { value: string; contentType?: string; tags?: Record<string, string>; enabled?: boolean }[] };
+
+/** A vault in a seed. */
+export interface SeedVault {
+    recoverableDays?: number;
+    accessModel?: "accessPolicy" | "rbac";
+    firewall?: "allow" | "deny";
+    /** clientId -> secret permissions, replacing the principal's defaults in this vault. */
+    accessPolicies?: Record<string, string[]>;
+    secrets?: Record<string, SeedSecret>;
+}
+
+/** The seed's JSON shape. Every field is optional. */
+export interface Seed {
+    tenantId?: string;
+    backupKey?: string;
+    principals?: { clientId: string; clientSecret: string; objectId?: string; permissions: string[] }[];
+    vaults?: Record<string, SeedVault> | string[];
+}
+
+/** Reads a seed file; throws an error naming the file when it is missing or not JSON. */
+export function readSeed(file: string): Seed {
+    try {
+        return JSON.parse(fs.readFileSync(file, "utf8")) as Seed;
+    } catch (e) {
+        throw new Error(`cannot read the seed file ${file}: ${(e as Error).message}`);
+    }
+}
+
+/** Builds the first state: seed vaults plus `vaultNames` (default `["demo"]` when neither names any). */
+export function initialState(seed: Seed, vaultNames: string[] | undefined, backupKey: string | undefined): EmulatorState {
+    const principals: Principal[] = seed.principals
+        ? seed.principals.map((p, i) => {
+              if (typeof p?.clientId !== "string" || typeof p.clientSecret !== "string") {
+                  throw new Error(`seed: principals[${i}] needs clientId and clientSecret strings`);
+              }
+              return { clientId: p.clientId, clientSecret: p.clientSecret, objectId: p.objectId ?? randomUUID(), permissions: parsePermissions(p.permissions, `seed: principals[${i}]`) };
+          })
+        : defaultPrincipals();
+    const state: EmulatorState = {
+        tenantId: seed.tenantId ?? randomUUID(),
+        backupKey: backupKey ?? seed.backupKey ?? randomBytes(32).toString("base64url"),
+        principals,
+        vaults: {},
+    };
+    const seedVaults: Record<string, SeedVault> = Array.isArray(seed.vaults)
+        ? Object.fromEntries(seed.vaults.map((n) => [n, {}]))
+        : (seed.vaults ?? {});
+    const names = vaultNames ?? (Object.keys(seedVaults).length ? [] : ["demo"]);
+    for (const name of names) state.vaults[name] = newVault(checkVaultName(name));
+    for (const [name, v] of Object.entries(seedVaults)) state.vaults[name] = seedVault(checkVaultName(name), v);
+    return state;
+}
+
+/** Vault names as Azure allows them: 3-24 letters, digits and dashes, starting with a letter. */
+export function checkVaultName(name: string): string {
+    if (!/^[a-zA-Z][a-zA-Z0-9-]{2,23}$/.test(name)) {
+        throw new Error(`invalid vault name "${name}": use 3-24 letters, digits and dashes, starting with a letter`);
+    }
+    return name;
+}
+
+function seedVault(name: string, v: SeedVault): VaultState {
+    const where = `seed: vault "${name}"`;
+    const days = v.recoverableDays ?? 90;
+    if (!Number.isInteger(days) || days < 7 || days > 90) throw new Error(`${where}: recoverableDays must be 7-90`);
+    if (v.accessModel && v.accessModel !== "accessPolicy" && v.accessModel !== "rbac") throw new Error(`${where}: accessModel must be "accessPolicy" or "rbac"`);
+    if (v.firewall && v.firewall !== "allow" && v.firewall !== "deny") throw new Error(`${where}: firewall must be "allow" or "deny"`);
+    const vault = newVault(name, {
+        recoverableDays: days,
+        accessModel: v.accessModel ?? "accessPolicy",
+        firewall: v.firewall ?? "allow",
+        ...(v.accessPolicies
+            ? { accessPolicies: Object.fromEntries(Object.entries(v.accessPolicies).map(([id, p]) => [id, parsePermissions(p, `${where}: accessPolicies.${id}`)])) }
+            : {}),
+    });
+    const ctx = { state: vault, baseUrl: "" };
+    const now = Math.floor(Date.now() / 1000);
+    for (const [secretName, s] of Object.entries(v.secrets ?? {})) {
+        const versions = typeof s === "string" ? [{ value: s }] : "versions" in s ? s.versions : [s];
+        try {
+            checkName(secretName);
+            for (const x of versions) {
+                setSecret(ctx, secretName, { value: x.value, contentType: x.contentType, tags: x.tags, attributes: { enabled: x.enabled ?? true } }, now);
+            }
+        } catch (e) {
+            throw new Error(`${where}: secret "${secretName}": ${e instanceof KeyVaultError ? e.message : String(e)}`);
+        }
+    }
+    return vault;
+}

@@ -1,0 +1,138 @@
+/**
+ * The emulator's state (tenant, backup key, principals, vaults and their secrets), in memory and,
+ * with a data folder, in one JSON file rewritten atomically after every change. A data file that
+ * cannot be read back is an error at start, never a silently empty vault.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parsePermissions, type Principal, type SecretPermission } from "./principals";
+
+/** One version of a secret, with its value and attributes (times in Unix seconds). */
+export interface SecretVersion {
+    version: string;
+    value: string;
+    contentType?: string;
+    tags?: Record<string, string>;
+    enabled: boolean;
+    nbf?: number;
+    exp?: number;
+    created: number;
+    updated: number;
+}
+
+/** A secret: its versions oldest first and, when soft-deleted, when it was and will be purged. */
+export interface SecretEntry {
+    name: string;
+    versions: SecretVersion[];
+    deleted?: { deletedDate: number; scheduledPurgeDate: number };
+}
+
+/** How a vault decides who may do what. */
+export type AccessModel = "accessPolicy" | "rbac";
+
+/** One vault's settings and secrets (keyed by lower-case name: Key Vault names are case-insensitive). */
+export interface VaultState {
+    name: string;
+    recoverableDays: number;
+    accessModel: AccessModel;
+    /** `deny` refuses every caller with ForbiddenByFirewall (a vault whose network rules exclude the client). */
+    firewall: "allow" | "deny";
+    /** clientId -> permissions; a principal not listed gets its own default `permissions`. */
+    accessPolicies?: Record<string, SecretPermission[]>;
+    secrets: Record<string, SecretEntry>;
+}
+
+/** Everything the emulator keeps. */
+export interface EmulatorState {
+    tenantId: string;
+    backupKey: string;
+    principals: Principal[];
+    vaults: Record<string, VaultState>;
+}
+
+const FORMAT = "keyvault-emulator-state/1";
+
+/** A new empty vault with the service's defaults (90 recoverable days, access policies, open network). */
+export function newVault(name: string, overrides: Partial<Omit<VaultState, "name" | "secrets">> = {}): VaultState {
+    return { name, recoverableDays: 90, accessModel: "accessPolicy", firewall: "allow", secrets: {}, ...overrides };
+}
+
+/** Keeps the state and writes it to `file` (when given) after every change. */
+export class Store {
+    private constructor(
+        readonly state: EmulatorState,
+        private readonly file?: string,
+    ) {}
+
+    /** An in-memory store. */
+    static memory(state: EmulatorState): Store {
+        return new Store(state);
+    }
+
+    /**
+     * The store kept in `dir/state.json`: loads it when present (throwing an error naming the
+     * file when it is damaged), otherwise starts from `initial` and writes it.
+     */
+    static open(dir: string, initial: () => EmulatorState): Store {
+        const file = path.join(dir, "state.json");
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        let state: EmulatorState;
+        if (fs.existsSync(file)) state = readStateFile(file);
+        else state = initial();
+        const store = new Store(state, file);
+        store.save();
+        return store;
+    }
+
+    /** True when the state survives restarts. */
+    get persistent(): boolean {
+        return this.file !== undefined;
+    }
+
+    /** Writes the state atomically (temp file, fsync, rename); the file holds secret values, so mode 0600. */
+    save(): void {
+        if (!this.file) return;
+        const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
+        const fd = fs.openSync(tmp, "w", 0o600);
+        try {
+            fs.writeSync(fd, JSON.stringify({ format: FORMAT, ...this.state }));
+            fs.fsyncSync(fd);
+        } finally {
+            fs.closeSync(fd);
+        }
+        fs.renameSync(tmp, this.file);
+    }
+}
+
+function readStateFile(file: string): EmulatorState {
+    const fail = (why: string): never => {
+        throw new Error(
+            `the emulator's data file ${file} is damaged (${why}); nothing was loaded. Move it away to start with empty vaults, or restore it from a copy.`,
+        );
+    };
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+        return fail((e as Error).message);
+    }
+    const s = parsed as Partial<EmulatorState> & { format?: unknown };
+    if (!s || typeof s !== "object" || s.format !== FORMAT) return fail(`expected "format": "${FORMAT}"`);
+    if (typeof s.tenantId !== "string" || typeof s.backupKey !== "string") return fail("tenantId or backupKey missing");
+    if (!Array.isArray(s.principals) || !s.vaults || typeof s.vaults !== "object") return fail("principals or vaults missing");
+    s.principals.forEach((p, i) => {
+        if (typeof p?.clientId !== "string" || typeof p.clientSecret !== "string") fail(`principal ${i} has no clientId/clientSecret`);
+        parsePermissions(p.permissions, `${file}: principal ${i}`);
+    });
+    for (const [name, v] of Object.entries(s.vaults)) {
+        if (!v || typeof v.secrets !== "object" || v.name !== name) fail(`vault "${name}" is incomplete`);
+        for (const [key, e] of Object.entries(v.secrets)) {
+            if (!Array.isArray(e?.versions) || e.versions.length === 0) fail(`secret "${key}" in vault "${name}" has no versions`);
+            if (e.versions.some((x) => typeof x?.value !== "string" || typeof x.version !== "string")) {
+                fail(`secret "${key}" in vault "${name}" has a version without value or id`);
+            }
+        }
+    }
+    const { format: _format, ...state } = s as EmulatorState & { format: string };
+    return state;
+}

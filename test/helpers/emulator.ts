@@ -1,0 +1,51 @@
+/**
+ * Starts emulators for tests and builds the real Azure SDK clients that talk to them. The emulator's
+ * certificate chains to the test CA in `.cache/test-ca`, which `npm test` puts in NODE_EXTRA_CA_CERTS,
+ * so TLS is verified for real.
+ */
+import { ClientSecretCredential } from "@azure/identity";
+import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets";
+import { loadOrCreateCa } from "../../emulator/tls";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
+import { testCaDir } from "./paths";
+
+/** Starts an emulator whose certificate is issued by the test CA; throttling off unless asked for. */
+export async function startTestEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+    const ca = await loadOrCreateCa(testCaDir);
+    return startEmulator({ throttle: false, ...options, tls: { caCertPath: ca.caCertPath, caKeyPath: ca.caKeyPath } });
+}
+
+/** A real `ClientSecretCredential` for the emulator's principal `principalIndex` ([0] all permissions, [1] get+list). */
+export function credentialFor(emulator: RunningEmulator, principalIndex = 0): ClientSecretCredential {
+    const p = emulator.principals[principalIndex];
+    if (!p) throw new Error(`the emulator has no principal ${principalIndex} (it has ${emulator.principals.length})`);
+    return new ClientSecretCredential(emulator.tenantId, p.clientId, p.clientSecret, {
+        authorityHost: emulator.authorityHost,
+        disableInstanceDiscovery: true,
+    });
+}
+
+/**
+ * A real `SecretClient` for `vaultName` as principal `principalIndex`. Challenge resource
+ * verification is off because the vault's host is loopback, not `*.vault.azure.net`; retries are
+ * off unless `options.retryOptions` says otherwise, so tests see each answer.
+ */
+export function secretClientFor(
+    emulator: RunningEmulator,
+    vaultName: string,
+    principalIndex = 0,
+    options: SecretClientOptions = {},
+): SecretClient {
+    const url = emulator.vaults[vaultName];
+    if (!url) throw new Error(`the emulator has no vault "${vaultName}" (it has ${Object.keys(emulator.vaults).join(", ")})`);
+    return new SecretClient(url, credentialFor(emulator, principalIndex), {
+        disableChallengeResourceVerification: true,
+        retryOptions: { maxRetries: 0 },
+        ...options,
+    });
+}
+
+/** A name no other test uses: `prefix` plus a random suffix (secret names allow letters, digits, dashes). */
+export function uniqueName(prefix: string): string {
+    return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
+}

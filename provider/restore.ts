@@ -1,0 +1,101 @@
+/**
+ * Restore a stored backup into a vault: verify it first (so a damaged or wrong file never
+ * reaches Key Vault), then call Restore Secret through `@azure/keyvault-secrets`. Shared by
+ * `secret-backup restore` and the package's exports.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+import { SecretClient } from "@azure/keyvault-secrets";
+import { loadVerifiedBackup, VerifiedBackup } from "./verify";
+import { BackupInputError } from "./backup-errors";
+import { defaultCredential } from "./restore-credential";
+import { RestoreError, restoreFailure } from "./restore-errors";
+
+export { RestoreError } from "./restore-errors";
+
+/** The Key Vault API versions `restoreBackup` accepts (those the SDK supports). */
+export const RESTORE_API_VERSIONS = ["7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6"] as const;
+
+/** Arguments of `restoreBackup`. */
+export interface RestoreArgs {
+    /** Where the backup is: a `file://` URL, a plain path, or a Blob Storage URL. */
+    from: string;
+    /** The vault to restore into, e.g. `https://myvault.vault.azure.net` (same subscription and geography as the source). */
+    vaultUrl: string;
+    /** Expected hex SHA-256 of the backup; checked before anything is sent when given. */
+    sha256?: string;
+    /** Credential for the vault (and Blob Storage); by default the provider's (environment, managed identity, CLI). */
+    credential?: TokenCredential;
+    /** Key Vault API version, default `"7.4"`. */
+    apiVersion?: string;
+}
+
+/** What Key Vault reported about the restored secret; never its value. */
+export interface RestoredSecret {
+    /** The vault restored into. */
+    vaultUrl: string;
+    /** The restored secret's name. */
+    secretName: string;
+    /** The restored current version's id, as Key Vault returned it. */
+    id: string;
+    /** Key Vault's `x-ms-request-id` of the restore call. */
+    requestId: string;
+    /** What verification found before sending. */
+    backup: VerifiedBackup;
+}
+
+/**
+ * Verifies the backup at `args.from` (see `verifyBackup`) and restores it into `args.vaultUrl`
+ * with Restore Secret (needs the `restore` secret permission). Key Vault never overwrites: a
+ * secret of the same name, active or soft-deleted, makes it fail with 409. Rejects with
+ * `BackupInputError` for malformed arguments, `BackupVerificationError` when the backup is
+ * missing or unsound (nothing is sent then), and `RestoreError` when Key Vault refuses; the
+ * latter keeps the status, code and request id and says what to do.
+ */
+export async function restoreBackup(args: RestoreArgs): Promise<RestoredSecret> {
+    const vaultUrl = checkVaultUrl(args.vaultUrl);
+    const apiVersion = checkApiVersion(args.apiVersion ?? "7.4");
+    const credential = args.credential ?? defaultCredential();
+    const { report, bytes } = await loadVerifiedBackup(args.from, { sha256: args.sha256, credential });
+    const client = new SecretClient(vaultUrl, credential, {
+        serviceVersion: apiVersion,
+        disableChallengeResourceVerification: isLoopback(new URL(vaultUrl).hostname),
+    });
+    let requestId = "";
+    try {
+        const restored = await client.restoreSecretBackup(bytes, {
+            onResponse: (response) => {
+                requestId = response.headers.get("x-ms-request-id") ?? "";
+            },
+        });
+        return { vaultUrl, secretName: restored.name, id: restored.id ?? "", requestId, backup: report };
+    } catch (e) {
+        throw restoreFailure(e, report.location, vaultUrl);
+    }
+}
+
+function checkVaultUrl(vaultUrl: string): string {
+    let url: URL;
+    try {
+        url = new URL(vaultUrl);
+    } catch {
+        throw new BackupInputError("vaultUrl", `vaultUrl ${JSON.stringify(vaultUrl)} is not a URL; give e.g. https://myvault.vault.azure.net`);
+    }
+    if (url.protocol !== "https:") throw new BackupInputError("vaultUrl", `vaultUrl ${vaultUrl} must use https`);
+    if (url.pathname !== "/" || url.search || url.hash) {
+        throw new BackupInputError("vaultUrl", `vaultUrl ${vaultUrl} must be the vault's base URL, without a path`);
+    }
+    return url.origin;
+}
+
+function checkApiVersion(apiVersion: string): (typeof RESTORE_API_VERSIONS)[number] {
+    const known = RESTORE_API_VERSIONS as readonly string[];
+    if (!known.includes(apiVersion)) {
+        throw new BackupInputError("apiVersion", `apiVersion ${apiVersion} is not one of ${known.join(", ")}`);
+    }
+    return apiVersion as (typeof RESTORE_API_VERSIONS)[number];
+}
+
+/** Loopback hosts are the local emulator's; only there is the challenge resource check relaxed. */
+function isLoopback(hostname: string): boolean {
+    return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+}

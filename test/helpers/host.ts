@@ -1,0 +1,20 @@
+/**
+ * The provider-host harness for tests: re-exports `scripts/harness` (the real dynamic-provider
+ * host over gRPC, and `LocalStack`, a stand-in for the engine) and adds test assertions.
+ */
+import { strict as assert } from "node:assert";
+import type { OperationResult } from "../../scripts/harness/engine";
+
+export { ProviderHost, HostCallError, HostOptions, CheckResult, DiffResult } from "../../scripts/harness/host";
+export { LocalStack, LocalStackOptions, OperationResult, Step, StackState, ResourceState } from "../../scripts/harness/engine";
+export { UNKNOWN, SIG_KEY, SECRET_SIG, stripSecrets } from "../../scripts/harness/wire";
+
+/** Asserts that no process of `pid`'s process group is left (the host and anything it started). */
+export function assertGone(pid: number): void {
+    assert.throws(() => process.kill(-pid, 0), (e: NodeJS.ErrnoException) => e.code === "ESRCH", `process group ${pid} is still alive`);
+}
+
+/** The operations done to dynamic resources, in order (the stack's own component left out). */
+export function dynamicOps(result: OperationResult): string[] {
+    return result.steps.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic/")).map((s) => s.op);
+}

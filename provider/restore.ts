@@ -8,12 +8,10 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { loadVerifiedBackup, VerifiedBackup } from "./verify";
 import { BackupInputError } from "./backup-errors";
 import { defaultCredential } from "./restore-credential";
-import { RestoreError, restoreFailure } from "./restore-errors";
+import { restoreFailure } from "./restore-errors";
+import { apiVersionProblem, DEFAULT_API_VERSION, isLoopbackHost, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
 
 export { RestoreError } from "./restore-errors";
-
-/** The Key Vault API versions `restoreBackup` accepts (those the SDK supports). */
-export const RESTORE_API_VERSIONS = ["7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6"] as const;
 
 /** Arguments of `restoreBackup`. */
 export interface RestoreArgs {
@@ -25,7 +23,7 @@ export interface RestoreArgs {
     sha256?: string;
     /** Credential for the vault (and Blob Storage); by default the provider's (environment, managed identity, CLI). */
     credential?: TokenCredential;
-    /** Key Vault API version, default `"7.4"`. */
+    /** Key Vault API version, default `"7.4"`; one of those `SecretBackup` accepts. */
     apiVersion?: string;
 }
 
@@ -53,12 +51,12 @@ export interface RestoredSecret {
  */
 export async function restoreBackup(args: RestoreArgs): Promise<RestoredSecret> {
     const vaultUrl = checkVaultUrl(args.vaultUrl);
-    const apiVersion = checkApiVersion(args.apiVersion ?? "7.4");
+    const apiVersion = checkApiVersion(args.apiVersion ?? DEFAULT_API_VERSION);
     const credential = args.credential ?? defaultCredential();
     const { report, bytes } = await loadVerifiedBackup(args.from, { sha256: args.sha256, credential });
     const client = new SecretClient(vaultUrl, credential, {
         serviceVersion: apiVersion,
-        disableChallengeResourceVerification: isLoopback(new URL(vaultUrl).hostname),
+        disableChallengeResourceVerification: isLoopbackHost(new URL(vaultUrl).hostname),
     });
     let requestId = "";
     try {
@@ -74,28 +72,13 @@ export async function restoreBackup(args: RestoreArgs): Promise<RestoredSecret> 
 }
 
 function checkVaultUrl(vaultUrl: string): string {
-    let url: URL;
-    try {
-        url = new URL(vaultUrl);
-    } catch {
-        throw new BackupInputError("vaultUrl", `vaultUrl ${JSON.stringify(vaultUrl)} is not a URL; give e.g. https://myvault.vault.azure.net`);
-    }
-    if (url.protocol !== "https:") throw new BackupInputError("vaultUrl", `vaultUrl ${vaultUrl} must use https`);
-    if (url.pathname !== "/" || url.search || url.hash) {
-        throw new BackupInputError("vaultUrl", `vaultUrl ${vaultUrl} must be the vault's base URL, without a path`);
-    }
-    return url.origin;
+    const problem = vaultUrlProblem(vaultUrl);
+    if (problem) throw new BackupInputError("vaultUrl", `vaultUrl: ${problem}`);
+    return normalizeVaultUrl(vaultUrl);
 }
 
-function checkApiVersion(apiVersion: string): (typeof RESTORE_API_VERSIONS)[number] {
-    const known = RESTORE_API_VERSIONS as readonly string[];
-    if (!known.includes(apiVersion)) {
-        throw new BackupInputError("apiVersion", `apiVersion ${apiVersion} is not one of ${known.join(", ")}`);
-    }
-    return apiVersion as (typeof RESTORE_API_VERSIONS)[number];
-}
-
-/** Loopback hosts are the local emulator's; only there is the challenge resource check relaxed. */
-function isLoopback(hostname: string): boolean {
-    return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+function checkApiVersion(apiVersion: string): ApiVersion {
+    const problem = apiVersionProblem(apiVersion);
+    if (problem) throw new BackupInputError("apiVersion", `apiVersion: ${problem}`);
+    return apiVersion as ApiVersion;
 }

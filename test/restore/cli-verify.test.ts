@@ -38,11 +38,11 @@ describe("secret-backup (child process): help, usage errors and verify", () => {
         [["verify", "--shaa", sha, "x"], /Unknown option '--shaa'/],
         [["verify", "x.kvbackup", "--sha256", "1234"], /sha256 must be 64 hexadecimal characters/],
         [["verify", "s3://bucket/key"], /location s3:\/\/bucket\/key is neither a file path/],
-        [["restore", "--vault", "https://v.vault.azure.net"], /--from <location> is required/],
+        [["restore", "--vault", "https://myvault.vault.azure.net"], /--from <location> is required/],
         [["restore", "--from", "x.kvbackup"], /--vault <url> is required/],
-        [["restore", "--from", "x", "--vault", "http://v.vault.azure.net"], /vaultUrl http:\/\/v\.vault\.azure\.net must use https/],
-        [["restore", "--from", "x", "--vault", "https://v.vault.azure.net", "--api-version", "2016-10-01"], /apiVersion 2016-10-01 is not one of 7\.0, .*7\.4/],
-        [["restore", "stray", "--from", "x", "--vault", "https://v.vault.azure.net"], /Unexpected argument 'stray'/],
+        [["restore", "--from", "x", "--vault", "http://v.vault.azure.net"], /vaultUrl: "http:\/\/v\.vault\.azure\.net" must use https/],
+        [["restore", "--from", "x", "--vault", "https://myvault.vault.azure.net", "--api-version", "2016-10-01"], /apiVersion: "2016-10-01" is not an API version .*use one of 7\.0, .*7\.4/],
+        [["restore", "stray", "--from", "x", "--vault", "https://myvault.vault.azure.net"], /Unexpected argument 'stray'/],
     ];
     for (const [args, pattern] of usage) {
         it(`"secret-backup ${args.join(" ")}" is a usage error: exit 2 and says why`, async () => {

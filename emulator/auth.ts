@@ -29,10 +29,12 @@ export async function authenticate(
     if (!check.ok) {
         if (check.problem === "audience") throw errors.invalidAudience(challenge, check.found);
         if (check.problem === "issuer") throw errors.invalidIssuer(challenge, entra.issuer, check.found);
-        throw errors.invalidToken(challenge, check.problem === "expired" ? "the token is expired" : "the token is invalid");
+        if (check.problem === "expired") throw errors.tokenExpired(challenge);
+        if (check.problem === "signature") throw errors.unknownSigningKey(challenge);
+        throw errors.unknownCaller(challenge);
     }
     const principal = principals.find((p) => p.clientId === check.claims.appid);
-    if (!principal) throw errors.invalidToken(challenge, "the token's application is unknown to this tenant");
+    if (!principal) throw errors.unknownCaller(challenge);
     return principal;
 }
 
@@ -51,8 +53,13 @@ export function authorize(
     const granted = vault.accessPolicies?.[principal.clientId] ?? principal.permissions;
     if (granted.includes(permission)) return;
     if (vault.accessModel === "rbac") {
-        const resource = `/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/emulator/providers/microsoft.keyvault/vaults/${vault.name}${secretName ? `/secrets/${secretName}` : ""}`;
-        throw errors.forbiddenByRbac(caller, dataActionFor(permission), vault.name, region, resource);
+        throw errors.forbiddenByRbac(caller, dataActionFor(permission), vault.name, region, rbacScope(vault.name, secretName));
     }
     throw errors.accessDenied(caller, permission, vault.name, region);
+}
+
+/** The ARM scope an RBAC 403 names: the vault, or one secret in it (the emulator's fixed subscription). */
+export function rbacScope(vaultName: string, secretName?: string): string {
+    const vault = `/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/emulator/providers/microsoft.keyvault/vaults/${vaultName}`;
+    return secretName ? `${vault}/secrets/${secretName}` : vault;
 }

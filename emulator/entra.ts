@@ -28,7 +28,7 @@ export interface TokenClaims {
 export type TokenCheck =
     | { ok: true; claims: TokenClaims }
     | { ok: false; problem: "audience" | "issuer"; found: string }
-    | { ok: false; problem: "expired" | "invalid"; reason: string };
+    | { ok: false; problem: "expired" | "signature" | "claims"; reason: string };
 
 /** Options for minting a token directly (tests and the admin endpoint). */
 export interface MintOptions {
@@ -91,14 +91,14 @@ export class Entra {
             ({ payload } = await jose.jwtVerify(token, this.publicKey, { algorithms: ["RS256"] }));
         } catch (e) {
             if (e instanceof jose.errors.JWTExpired) return { ok: false, problem: "expired", reason: "the token is expired" };
-            return { ok: false, problem: "invalid", reason: "the token's signature or format is invalid" };
+            return { ok: false, problem: "signature", reason: "the token's signature or format is invalid" };
         }
         const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
         if (aud !== audience) return { ok: false, problem: "audience", found: String(aud) };
         if (payload.iss !== this.issuer) return { ok: false, problem: "issuer", found: String(payload.iss) };
         const { appid, oid, tid } = payload as Record<string, unknown>;
         if (typeof appid !== "string" || typeof oid !== "string") {
-            return { ok: false, problem: "invalid", reason: "the token has no appid/oid" };
+            return { ok: false, problem: "claims", reason: "the token has no appid/oid" };
         }
         return { ok: true, claims: { aud, iss: payload.iss, appid, oid, tid: String(tid), exp: payload.exp ?? 0 } };
     }

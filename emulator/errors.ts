@@ -73,9 +73,23 @@ export function invalidIssuer(challenge: string, expected: string, found: string
     );
 }
 
-/** 401 for an expired token, or one whose signature or shape does not check out. */
-export function invalidToken(challenge: string, reason: string): KeyVaultError {
-    return new KeyVaultError(401, "Unauthorized", `AKV10000: Request is missing a Bearer or PoP token. (${reason})`, undefined, {
+/** 401 for an expired token (the message users have pasted from the service). */
+export function tokenExpired(challenge: string): KeyVaultError {
+    return new KeyVaultError(401, "Unauthorized", "[TokenExpired] Error validating token: 'S2S12086'.", undefined, {
+        "www-authenticate": challenge,
+    });
+}
+
+/** 401 for a token whose signature does not verify with the tenant's published keys. */
+export function unknownSigningKey(challenge: string): KeyVaultError {
+    return new KeyVaultError(401, "Unauthorized", "AKV10046: Unable to resolve the key used for signature validation.", undefined, {
+        "www-authenticate": challenge,
+    });
+}
+
+/** 401 for a verified token whose application the tenant does not know, or that lacks appid/oid (emulator wording). */
+export function unknownCaller(challenge: string): KeyVaultError {
+    return new KeyVaultError(401, "Unauthorized", "AKV10000: The token's application is not known in this tenant.", undefined, {
         "www-authenticate": challenge,
     });
 }
@@ -146,6 +160,16 @@ export function unsupportedApiVersion(version: string, latest: string): KeyVault
 /** 400 for a request body or parameter the service rejects (emulator wording). */
 export function badParameter(message: string): KeyVaultError {
     return new KeyVaultError(400, "BadParameter", message);
+}
+
+/** 400 for a value over the service's 25 KB limit (emulator wording). */
+export function valueTooLarge(limitBytes: number): KeyVaultError {
+    return new KeyVaultError(400, "BadParameter", `The secret value is larger than the maximum of ${limitBytes} bytes (25 KB).`);
+}
+
+/** 400 from Backup Secret for a secret with more versions than the service backs up (emulator wording). */
+export function tooManyVersions(name: string, count: number, limit: number): KeyVaultError {
+    return new KeyVaultError(400, "BadParameter", `Secret ${name} has ${count} versions; Backup Secret supports at most ${limit}.`);
 }
 
 /** 400 for a backup blob whose framing or encoding is damaged. */

@@ -10,7 +10,7 @@ import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
-import { createCa, issueServerCertificate, readCa, type CaFiles } from "./tls";
+import { createCa, issueServerCertificate, loadOrCreateCa, readCa, type CaFiles } from "./tls";
 import { Entra, type MintOptions } from "./entra";
 import { authenticate, authorize, challengeFor } from "./auth";
 import { checkApiVersion } from "./api-version";
@@ -82,7 +82,7 @@ export interface RunningEmulator {
     close(): Promise<void>;
 }
 
-const SERVICE_VERSION = "1.9.0.0";
+const SERVICE_VERSION = "1.9.2400.1";
 
 /** Starts the emulator; resolves once every server listens. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
@@ -258,7 +258,6 @@ async function serverTls(options: EmulatorOptions, host: string) {
         return { ...(await issueServerCertificate(ca, hosts)), caCertPath: options.tls.caCertPath, cleanup: () => undefined };
     }
     const dir = options.dataDir ? path.join(options.dataDir, "tls") : fs.mkdtempSync(path.join(os.tmpdir(), "keyvault-emulator-"));
-    const { loadOrCreateCa } = await import("./tls");
     const ca = options.dataDir ? await loadOrCreateCa(dir) : await writeTempCa(dir);
     const cert = await issueServerCertificate(ca, hosts);
     return {

@@ -119,7 +119,7 @@ export function setSecret(ctx: VaultContext, name: string, body: SetBody, now: n
     checkName(name);
     if (typeof body.value !== "string") throw errors.badParameter("Property value is required and must be a string.");
     if (Buffer.byteLength(body.value, "utf8") > MAX_VALUE_BYTES) {
-        throw errors.badParameter(`The secret value is larger than the maximum of ${MAX_VALUE_BYTES} bytes (25 KB).`);
+        throw errors.valueTooLarge(MAX_VALUE_BYTES);
     }
     if (body.contentType !== undefined && body.contentType !== null && typeof body.contentType !== "string") {
         throw errors.badParameter("Property contentType must be a string.");
@@ -277,9 +277,7 @@ export async function backupSecret(ctx: VaultContext, codec: BackupCodec, name: 
     checkName(name);
     const e = active(ctx, name, now);
     if (e.versions.length > MAX_BACKUP_VERSIONS) {
-        throw errors.badParameter(
-            `Secret ${e.name} has ${e.versions.length} versions; Backup Secret supports at most ${MAX_BACKUP_VERSIONS}.`,
-        );
+        throw errors.tooManyVersions(e.name, e.versions.length, MAX_BACKUP_VERSIONS);
     }
     return { value: await codec.encode({ name: e.name, versions: e.versions }) };
 }

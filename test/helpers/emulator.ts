@@ -3,10 +3,12 @@
  * certificate chains to the test CA in `.cache/test-ca`, which `npm test` puts in NODE_EXTRA_CA_CERTS,
  * so TLS is verified for real.
  */
+import * as assert from "node:assert/strict";
 import { ClientSecretCredential } from "@azure/identity";
 import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets";
 import { loadOrCreateCa } from "../../emulator/tls";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
+import type { KeyVaultError } from "../../emulator/errors";
 import { testCaDir } from "./paths";
 
 /** Starts an emulator whose certificate is issued by the test CA; throttling off unless asked for. */
@@ -48,4 +50,18 @@ export function secretClientFor(
 /** A name no other test uses: `prefix` plus a random suffix (secret names allow letters, digits, dashes). */
 export function uniqueName(prefix: string): string {
     return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/**
+ * Asserts that `action` fails the way the emulator's `expected` error says: same status, code and
+ * message, as the SDK's RestError reports them.
+ */
+export async function assertKeyVaultError(action: Promise<unknown>, expected: KeyVaultError): Promise<void> {
+    await assert.rejects(action, (e: unknown) => {
+        const err = e as { statusCode?: number; code?: string; message?: string };
+        assert.equal(err.statusCode, expected.status, `status of: ${err.message}`);
+        assert.equal(err.code, expected.code);
+        assert.equal(err.message, expected.message);
+        return true;
+    });
 }

@@ -29,7 +29,7 @@ export const DEFAULT_DESTINATION = "./secret-backups";
 export const KEY_VAULT_SUFFIXES = ["vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net", "vault.microsoftazure.de"];
 
 /** The inputs of one backup after defaults are applied: what state echoes and `diff` compares. */
-export interface BackupInputs {
+export type BackupInputs = {
     vaultUrl: string;
     secretName: string;
     destination: string;
@@ -37,7 +37,7 @@ export interface BackupInputs {
     secretVersion: string;
     triggers: unknown[];
     apiVersion: ApiVersion;
-}
+};
 
 /** One rejected input, as Pulumi's `check` reports it. */
 export interface InputFailure {

@@ -1,0 +1,134 @@
+/**
+ * Turns what went wrong while talking to Key Vault into one message a person can act on: which
+ * operation, vault and secret; Key Vault's own facts (HTTP status, error code, inner error code,
+ * message, request id); then one "What to do:" line. Only fields the service or the network stack
+ * produced are used, so no token or secret value can reach the message.
+ */
+
+/** Which call failed, for the message's first line. */
+export interface VaultCallContext {
+    /** e.g. "backup". */
+    operation: string;
+    vaultUrl: string;
+    secretName: string;
+}
+
+/** The facts of one failed call, as far as they are known. */
+export interface VaultErrorFacts {
+    status?: number;
+    code?: string;
+    innerCode?: string;
+    message?: string;
+    requestId?: string;
+    /** Set when the vault kept answering 429 through every back-off step: the waits, in ms. */
+    throttledBackoffMs?: number[];
+}
+
+/** A Key Vault call that failed; `message` is the full, user-facing text. */
+export class VaultError extends Error {
+    /** The facts the message was built from (no secret material). */
+    readonly facts: VaultErrorFacts;
+    constructor(context: VaultCallContext, facts: VaultErrorFacts) {
+        super(formatVaultError(context, facts));
+        this.name = "VaultError";
+        this.facts = facts;
+    }
+}
+
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "REQUEST_SEND_ERROR", "UND_ERR_SOCKET"]);
+
+/** The message for one failed call: facts first, then exactly one "What to do:" line. */
+export function formatVaultError(context: VaultCallContext, facts: VaultErrorFacts): string {
+    const head = `${context.operation} of secret "${context.secretName}" in vault ${context.vaultUrl} failed`;
+    const parts: string[] = [];
+    if (facts.status !== undefined) parts.push(`HTTP ${facts.status}`);
+    if (facts.code) parts.push(`code ${facts.code}`);
+    if (facts.innerCode) parts.push(`inner code ${facts.innerCode}`);
+    if (facts.requestId) parts.push(`request id ${facts.requestId}`);
+    const detail = parts.length ? ` (${parts.join(", ")})` : "";
+    const said = facts.message ? `: ${facts.message}` : "";
+    const waits = facts.throttledBackoffMs;
+    const throttled = waits
+        ? `\nThe vault is throttling: all ${waits.length + 1} attempts were answered 429, backing off ${waits.map((ms) => `${ms / 1000}`).join(", ")} s between them.`
+        : "";
+    return `${head}${detail}${said}${throttled}\nWhat to do: ${advice(context, facts)}`;
+}
+
+/** One line of advice for the failure's status and codes. */
+function advice(context: VaultCallContext, f: VaultErrorFacts): string {
+    const inner = f.innerCode ?? "";
+    if (f.status === 401) {
+        return "the vault did not accept the credential. Check azure-native:clientId/clientSecret/tenantId (or AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or `az login`) and that the identity belongs to the vault's tenant.";
+    }
+    if (f.status === 403 && inner === "ForbiddenByFirewall") {
+        return `allow this machine's address through the vault's firewall (Networking settings of ${context.vaultUrl}), or run from a network the vault trusts.`;
+    }
+    if (f.status === 403 && inner === "ForbiddenByRbac") {
+        return `assign the identity a role with the data action Microsoft.KeyVault/vaults/secrets/backup/action on the vault (e.g. "Key Vault Secrets Officer"), then retry.`;
+    }
+    if (f.status === 403 && inner === "SecretDisabled") {
+        return `enable the secret "${context.secretName}" (Backup Secret refuses disabled secrets), or remove this backup.`;
+    }
+    if (f.status === 403) {
+        return `grant the identity the secrets "${context.operation}" permission in the vault's access policies (or an RBAC role that includes it), then retry.`;
+    }
+    if (f.status === 404) {
+        return `check that the secret "${context.secretName}" exists in ${context.vaultUrl} (a deleted secret must be recovered first) and that secretName and vaultUrl are spelled right.`;
+    }
+    if (f.status === 409) {
+        return "another operation holds this secret's name (for example a soft-deleted secret of the same name); recover or purge it, then retry.";
+    }
+    if (f.status === 429) {
+        return "the vault is throttling (Key Vault allows about 4,000 operations per 10 seconds per vault); run again later, back up fewer secrets per run, or lower the pacing with the secret-backup:vaultOperationsPer10Seconds config.";
+    }
+    if (f.status === 400) {
+        return "Key Vault refused the request as malformed; check apiVersion and secretName against the message above.";
+    }
+    if (f.status !== undefined && f.status >= 500) {
+        return "Key Vault had an internal error; the call was already retried, so run `pulumi up` again later and, if it persists, quote the request id to Azure support.";
+    }
+    if (f.code && NETWORK_CODES.has(f.code)) {
+        return `could not reach ${context.vaultUrl}; check the URL, DNS, proxy and firewall between this machine and the vault.`;
+    }
+    if (f.code === "CredentialUnavailableError" || f.code === "AuthenticationError") {
+        return "no usable Azure credential: set azure-native:clientId/clientSecret/tenantId in the stack config, or AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or sign in with `az login`.";
+    }
+    return "run again; if it fails the same way, check the vault's status and the facts above.";
+}
+
+/** Reads the facts out of whatever the SDK, identity library or network stack threw. */
+export function factsFromError(error: unknown): VaultErrorFacts {
+    const e = (error ?? {}) as {
+        name?: string; message?: string; code?: string; statusCode?: number;
+        details?: { error?: { code?: string; message?: string; innerError?: { code?: string } } };
+        response?: { headers?: { get(name: string): string | undefined }; bodyAsText?: string | null };
+    };
+    const body = e.details?.error ?? parseErrorBody(e.response?.bodyAsText);
+    const requestId = e.response?.headers?.get("x-ms-request-id");
+    if (e.name === "CredentialUnavailableError" || e.name === "AuthenticationError" || e.name === "AggregateAuthenticationError") {
+        return { code: e.name === "AggregateAuthenticationError" ? "CredentialUnavailableError" : e.name, message: firstLine(e.message) };
+    }
+    return {
+        status: e.statusCode,
+        code: body?.code ?? e.code,
+        innerCode: body?.innerError?.code,
+        message: body?.message ?? firstLine(e.message),
+        requestId: requestId || undefined,
+    };
+}
+
+function parseErrorBody(text: string | null | undefined): { code?: string; message?: string; innerError?: { code?: string } } | undefined {
+    if (!text) return undefined;
+    try {
+        const parsed = JSON.parse(text) as { error?: { code?: string; message?: string; innererror?: { code?: string } } };
+        if (!parsed.error) return undefined;
+        return { code: parsed.error.code, message: parsed.error.message, innerError: parsed.error.innererror };
+    } catch {
+        return undefined;
+    }
+}
+
+// Identity errors can run to many lines of troubleshooting links; the first says what happened.
+function firstLine(message: string | undefined): string | undefined {
+    return message?.split("\n")[0]?.trim() || undefined;
+}

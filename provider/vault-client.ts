@@ -1,0 +1,136 @@
+/**
+ * Talking to Key Vault for a backup: one `SecretClient` per vault and API version, requests paced
+ * per vault so a large `pulumi up` stays under the vault's limit, 429s (which come without
+ * `Retry-After`, so the SDK does not retry them) backed off 1, 2, 4, 8, 16 s, and every failure
+ * turned into a `VaultError` that says what to do.
+ */
+import { SecretClient } from "@azure/keyvault-secrets";
+import type { TokenCredential } from "@azure/identity";
+import { VaultError, factsFromError } from "./errors";
+import { isLoopbackHost, type ApiVersion } from "./validate";
+
+/** How the client paces and retries; every field has a production default. */
+export interface VaultClientSettings {
+    /** Operations allowed per vault per 10 s (Key Vault allows 4,000; default 3,600 leaves headroom). */
+    operationsPer10Seconds: number;
+    /** Waits after each 429 before trying again, in ms; when they run out the call fails. */
+    throttleBackoffMs: number[];
+    /** How to wait; tests replace it to observe the schedule without spending the time. */
+    sleep: (ms: number) => Promise<void>;
+    /** The SDK's own retry of 408/5xx and network errors (its defaults otherwise). */
+    retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+}
+
+/** Microsoft's advice for Key Vault throttling: exponential back-off from one second. */
+export const DEFAULT_THROTTLE_BACKOFF_MS = [1000, 2000, 4000, 8000, 16000];
+
+/** The settings used unless the provider is configured otherwise. */
+export function defaultVaultClientSettings(): VaultClientSettings {
+    return {
+        operationsPer10Seconds: 3600,
+        throttleBackoffMs: [...DEFAULT_THROTTLE_BACKOFF_MS],
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    };
+}
+
+/** What one Backup Secret call produced. */
+export interface BackupResult {
+    /** The decoded backup blob (encrypted by Key Vault). */
+    blob: Uint8Array;
+    /** Key Vault's `x-ms-request-id` of the successful call ("" if the response had none). */
+    requestId: string;
+}
+
+/**
+ * A token bucket: `capacity` tokens refilled continuously at `perMs` per ms. The burst is a tenth
+ * of the 10 s budget so that no 10 s window can exceed burst + budget.
+ */
+class TokenBucket {
+    private tokens: number;
+    private last = Date.now();
+    private queue: Promise<void> = Promise.resolve();
+    constructor(private readonly capacity: number, private readonly perMs: number, private readonly sleep: (ms: number) => Promise<void>) {
+        this.tokens = capacity;
+    }
+    /** Resolves when one operation may start; callers are served in order. */
+    take(): Promise<void> {
+        const turn = this.queue.then(() => this.waitForToken());
+        this.queue = turn.catch(() => undefined);
+        return turn;
+    }
+    private async waitForToken(): Promise<void> {
+        for (;;) {
+            const now = Date.now();
+            this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) * this.perMs);
+            this.last = now;
+            if (this.tokens >= 1) {
+                this.tokens -= 1;
+                return;
+            }
+            await this.sleep(Math.ceil((1 - this.tokens) / this.perMs));
+        }
+    }
+}
+
+/** Backs up secrets, sharing clients and pacing across every resource the host serves. */
+export class VaultClients {
+    private readonly clients = new Map<string, SecretClient>();
+    private readonly buckets = new Map<string, TokenBucket>();
+
+    constructor(private readonly credential: () => TokenCredential, private readonly settings: VaultClientSettings = defaultVaultClientSettings()) {}
+
+    /**
+     * Calls Backup Secret (needs the secrets/backup permission) and returns the blob and request
+     * id. Throws `VaultError` naming the vault and secret when Key Vault or the network fails,
+     * including after the 429 back-off schedule ran out.
+     */
+    async backupSecret(vaultUrl: string, secretName: string, apiVersion: ApiVersion): Promise<BackupResult> {
+        const client = this.client(vaultUrl, apiVersion);
+        const context = { operation: "backup", vaultUrl, secretName };
+        const schedule = this.settings.throttleBackoffMs;
+        for (let attempt = 0; ; attempt++) {
+            await this.bucket(vaultUrl).take();
+            let requestId = "";
+            try {
+                const blob = await client.backupSecret(secretName, {
+                    onResponse: (response) => {
+                        requestId = response.headers.get("x-ms-request-id") ?? requestId;
+                    },
+                });
+                if (!blob || blob.length === 0) throw new VaultError(context, { message: "Key Vault returned an empty backup", requestId });
+                return { blob, requestId };
+            } catch (error) {
+                if (error instanceof VaultError) throw error;
+                const facts = factsFromError(error);
+                if (facts.status !== 429) throw new VaultError(context, facts);
+                if (attempt >= schedule.length) throw new VaultError(context, { ...facts, throttledBackoffMs: schedule });
+                await this.settings.sleep(schedule[attempt]);
+            }
+        }
+    }
+
+    private client(vaultUrl: string, apiVersion: ApiVersion): SecretClient {
+        const key = `${vaultUrl} ${apiVersion}`;
+        let client = this.clients.get(key);
+        if (!client) {
+            client = new SecretClient(vaultUrl, this.credential(), {
+                serviceVersion: apiVersion,
+                // Real vault hosts keep the check that the token's audience matches the vault.
+                disableChallengeResourceVerification: isLoopbackHost(new URL(vaultUrl).hostname),
+                retryOptions: this.settings.retryOptions,
+            });
+            this.clients.set(key, client);
+        }
+        return client;
+    }
+
+    private bucket(vaultUrl: string): TokenBucket {
+        let bucket = this.buckets.get(vaultUrl);
+        if (!bucket) {
+            const budget = this.settings.operationsPer10Seconds;
+            bucket = new TokenBucket(Math.max(1, Math.floor(budget / 10)), budget / 10_000, this.settings.sleep);
+            this.buckets.set(vaultUrl, bucket);
+        }
+        return bucket;
+    }
+}

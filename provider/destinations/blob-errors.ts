@@ -79,7 +79,7 @@ function factsOf(error: unknown): Facts {
         details?: { errorCode?: string; requestId?: string; message?: string; authenticationErrorDetail?: string };
         response?: { headers?: { get(name: string): string | undefined } };
     };
-    if (e.name === "AuthenticationError" || e.name === "CredentialUnavailableError" || e.name === "AggregateAuthenticationError") {
+    if (/^(AuthenticationError|AuthenticationRequiredError|AggregateAuthenticationError|CredentialUnavailableError)$/.test(e.name ?? "")) {
         return { kind: "credential", code: e.name, detail: firstLine(e.message) };
     }
     if (typeof e.statusCode === "number") {

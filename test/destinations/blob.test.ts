@@ -1,27 +1,17 @@
 import { strict as assert } from "node:assert";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { AccessToken, TokenCredential } from "@azure/identity";
+import { ClientSecretCredential, type TokenCredential } from "@azure/identity";
 import { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
-import * as jose from "jose";
+import * as net from "node:net";
 import { BackupRecord, backupObjectName } from "../../provider/destinations/destination";
 import { BlobDestination, BlobStorageError } from "../../provider/destinations/blob";
+import type { RunningEmulator } from "../../emulator";
 import { RunningAzurite, startAzurite } from "../helpers/azurite";
+import { credentialFor, startTestEmulator } from "../helpers/emulator";
 
-/** TEMPORARY until the emulator lands: an unsigned token with the claims Azurite checks. */
-function mintedCredential(audience = "https://storage.azure.com"): TokenCredential {
-    return {
-        async getToken(): Promise<AccessToken> {
-            const now = Math.floor(Date.now() / 1000);
-            const token = new jose.UnsecuredJWT({ tid: "t" })
-                .setAudience(audience)
-                .setIssuer("https://sts.windows.net/00000000-0000-0000-0000-000000000000/")
-                .setIssuedAt(now - 60)
-                .setNotBefore(now - 60)
-                .setExpirationTime(now + 3600)
-                .encode();
-            return { token, expiresOnTimestamp: (now + 3600) * 1000 };
-        },
-    };
+/** The emulator's real token, but asked for Key Vault's audience whatever scope Storage wants: Storage refuses it. */
+function wrongAudience(credential: TokenCredential): TokenCredential {
+    return { getToken: (_scopes, options) => credential.getToken("https://vault.azure.net/.default", options) };
 }
 
 function recordFor(blob: Uint8Array, secretName: string, backedUpAt = new Date().toISOString()): BackupRecord {
@@ -34,22 +24,71 @@ function recordFor(blob: Uint8Array, secretName: string, backedUpAt = new Date()
     };
 }
 
+/**
+ * A TCP relay in front of Azurite that can lose one reply: once armed, the first bytes Azurite sends
+ * after the client has sent `afterBytes` on a connection are dropped and the connection cut, as a
+ * network failure between a committed write and its response would.
+ */
+async function lossyRelay(targetPort: number) {
+    const sockets = new Set<net.Socket>();
+    let armedAfter: number | undefined;
+    let dropped = 0;
+    const server = net.createServer((client) => {
+        const upstream = net.connect(targetPort, "127.0.0.1");
+        let sent = 0;
+        for (const s of [client, upstream]) {
+            sockets.add(s);
+            s.on("error", () => undefined);
+            s.on("close", () => sockets.delete(s));
+        }
+        client.on("data", (d: Buffer) => {
+            sent += d.length;
+            upstream.write(d);
+        });
+        upstream.on("data", (d: Buffer) => {
+            if (armedAfter !== undefined && sent >= armedAfter) {
+                armedAfter = undefined;
+                dropped++;
+                client.destroy();
+                upstream.destroy();
+                return;
+            }
+            client.write(d);
+        });
+        client.on("end", () => upstream.end());
+        upstream.on("end", () => client.end());
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return {
+        port: (server.address() as net.AddressInfo).port,
+        loseNextReplyAfter(bytes: number) {
+            armedAfter = bytes;
+        },
+        dropped: () => dropped,
+        close: () => {
+            for (const s of sockets) s.destroy();
+            return new Promise<void>((r) => server.close(() => r()));
+        },
+    };
+}
+
 const FAST_RETRY = { maxTries: 2, retryDelayInMs: 50, maxRetryDelayInMs: 100 };
 
 describe("Blob Storage destination (Azurite, HTTPS + OAuth)", function () {
     this.timeout(30_000);
     let azurite: RunningAzurite;
+    let emulator: RunningEmulator;
     let credential: TokenCredential;
     let service: BlobServiceClient;
 
     before(async () => {
-        azurite = await startAzurite();
+        [azurite, emulator] = await Promise.all([startAzurite(), startTestEmulator()]);
         console.log(`      (Azurite started in ${azurite.startupMs} ms)`);
-        credential = mintedCredential();
+        credential = credentialFor(emulator, 0);
         service = new BlobServiceClient(azurite.accountUrl, credential, { retryOptions: FAST_RETRY });
     });
     after(async () => {
-        await azurite?.stop();
+        await Promise.all([azurite?.stop(), emulator?.close()]);
     });
 
     async function newContainer(): Promise<ContainerClient> {
@@ -144,7 +183,7 @@ describe("Blob Storage destination (Azurite, HTTPS + OAuth)", function () {
 
     it("fails with Storage's 403 when the token is not for Storage, and says which role to grant", async () => {
         const container = await newContainer();
-        const dest = destinationFor(container, "", mintedCredential("https://vault.azure.net"));
+        const dest = destinationFor(container, "", wrongAudience(credential));
         const blob = randomBytes(10);
         await assert.rejects(dest.write(blob, recordFor(blob, "s")), (e: BlobStorageError) => {
             assert.equal(e.statusCode, 403);
@@ -154,6 +193,28 @@ describe("Blob Storage destination (Azurite, HTTPS + OAuth)", function () {
             assert.match(e.message, /Invalid token audience/);
             assert.match(e.message, /Storage Blob Data Contributor/);
             assert.doesNotMatch(e.message, /eyJ|Bearer/);
+            return true;
+        });
+        assert.deepEqual(await blobNames(container), []);
+    });
+
+    it("fails before any write when the credential cannot get a token, without echoing the secret", async () => {
+        const container = await newContainer();
+        const p = emulator.principals[0];
+        const badSecret = `wrong-${randomUUID()}`;
+        const failing = new ClientSecretCredential(emulator.tenantId, p.clientId, badSecret, {
+            authorityHost: emulator.authorityHost,
+            disableInstanceDiscovery: true,
+        });
+        const blob = randomBytes(10);
+        await assert.rejects(destinationFor(container, "", failing).write(blob, recordFor(blob, "s")), (e: BlobStorageError) => {
+            assert.equal(e.statusCode, undefined);
+            assert.match(e.code ?? "", /^Authentication(Required)?Error$/);
+            assert.match(e.message, /^Blob Storage write failed for account "devstoreaccount1", container "c-/);
+            assert.match(e.message, /AADSTS7000215/);
+            assert.match(e.message, /Could not get a token for Azure Storage: check the credential/);
+            assert.doesNotMatch(e.message, new RegExp(badSecret));
+            assert.doesNotMatch(e.message, new RegExp(p.clientSecret));
             return true;
         });
         assert.deepEqual(await blobNames(container), []);
@@ -203,5 +264,23 @@ describe("Blob Storage destination (Azurite, HTTPS + OAuth)", function () {
             return true;
         });
         assert.deepEqual(await blobNames(container), []);
+    });
+
+    it("recognises its own blob when the reply to the create is lost and the retry finds the name taken", async () => {
+        const container = await newContainer();
+        const relay = await lossyRelay(azurite.port);
+        try {
+            const url = `https://127.0.0.1:${relay.port}/${azurite.account}/${container.containerName}`;
+            const dest = new BlobDestination(url, credential, { retry: FAST_RETRY });
+            const blob = randomBytes(256 * 1024);
+            const record = recordFor(blob, "lost-reply");
+            relay.loseNextReplyAfter(200 * 1024);
+            const location = await dest.write(blob, record);
+            assert.equal(relay.dropped(), 1, "the reply to the first create was lost");
+            assert.deepEqual(await blobNames(container), [backupObjectName(record)]);
+            assert.equal(await dest.verify(location, record.sha256), "ok");
+        } finally {
+            await relay.close();
+        }
     });
 });

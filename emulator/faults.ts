@@ -88,9 +88,10 @@ export class Faults {
         this.latency = ms;
     }
 
-    /** Changes the throttle limits (`false` = off); counts so far are kept. */
+    /** Changes the throttle limits (`false` = off) and starts every vault's window afresh. */
     setThrottle(limits: Partial<ThrottleLimits> | false): void {
         this.limits = parseThrottle(limits);
+        this.windows.clear();
     }
 
     /** The latency added to every vault response, in ms. */

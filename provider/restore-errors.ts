@@ -1,16 +1,5 @@
 /** Turning Key Vault's refusal of a restore into a message a person can act on. */
-
-/** The parts of the Azure SDK's `RestError` used here (matched by name, as the SDK's own `isRestError` does). */
-interface RestErrorLike extends Error {
-    statusCode?: number;
-    code?: string;
-    details?: unknown;
-    response?: { headers: { get(name: string): string | undefined } };
-}
-
-function isRestError(e: unknown): e is RestErrorLike {
-    return e instanceof Error && e.name === "RestError";
-}
+import { factsFromError } from "./errors";
 
 /** Thrown when Key Vault (or the network) refuses a restore; keeps the service's facts. */
 export class RestoreError extends Error {
@@ -30,22 +19,21 @@ export class RestoreError extends Error {
 
 /** Builds the `RestoreError` for a failed Restore Secret call of backup `location` into `vaultUrl`. */
 export function restoreFailure(e: unknown, location: string, vaultUrl: string): RestoreError {
-    const head = `Restore of ${location} into ${vaultUrl} failed`;
-    if (!isRestError(e)) return new RestoreError(`${head}: ${(e as Error)?.message ?? String(e)}`, undefined, undefined, undefined);
-    const requestId = e.response?.headers.get("x-ms-request-id") ?? undefined;
-    const inner = innerCode(e);
-    if (e.statusCode === undefined) {
-        const msg = `${head}: the vault could not be reached (${e.code ?? "network error"}: ${e.message}).\nWhat to do: check the vault URL, DNS and firewall, then run the restore again.`;
-        return new RestoreError(msg, undefined, e.code, undefined);
-    }
-    const facts = [`HTTP ${e.statusCode}`, e.code && `code ${e.code}`, inner && `inner code ${inner}`, requestId && `request id ${requestId}`]
+    const f = factsFromError(e);
+    const facts = [f.status !== undefined && `HTTP ${f.status}`, f.code && `code ${f.code}`, f.innerCode && `inner code ${f.innerCode}`, f.requestId && `request id ${f.requestId}`]
         .filter(Boolean)
         .join(", ");
-    const msg = `${head}: Key Vault answered ${facts}: ${e.message}\nWhat to do: ${advice(e.statusCode, inner)}`;
-    return new RestoreError(msg, e.statusCode, e.code, requestId);
+    const said = f.message ? `: ${f.message}` : "";
+    const msg = `Restore of ${location} into ${vaultUrl} failed: ${f.status !== undefined ? "Key Vault answered " : ""}${facts}${said}\nWhat to do: ${advice(f.status, f.code, f.innerCode)}`;
+    return new RestoreError(msg, f.status, f.code, f.requestId);
 }
 
-function advice(status: number, inner: string | undefined): string {
+function advice(status: number | undefined, code: string | undefined, inner: string | undefined): string {
+    if (status === undefined) {
+        return code === "CredentialUnavailableError" || code === "AuthenticationError"
+            ? "no usable Azure credential: set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID, or sign in with az login."
+            : "the vault could not be reached: check the vault URL, DNS, proxy and firewall, then run the restore again.";
+    }
     switch (status) {
         case 409:
             return (
@@ -72,10 +60,4 @@ function advice(status: number, inner: string | undefined): string {
         default:
             return status >= 500 ? "Key Vault had a server error: run the restore again later." : "check the vault URL and the backup, then run the restore again.";
     }
-}
-
-function innerCode(e: RestErrorLike): string | undefined {
-    const details = e.details as { error?: { innererror?: { code?: unknown } } } | undefined;
-    const code = details?.error?.innererror?.code;
-    return typeof code === "string" ? code : undefined;
 }

@@ -7,7 +7,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { loadVerifiedBackup, VerifiedBackup } from "./verify";
 import { BackupInputError } from "./backup-errors";
-import { defaultCredential } from "./restore-credential";
+import { createCredential, credentialSettings } from "./credentials";
 import { restoreFailure } from "./restore-errors";
 import { apiVersionProblem, DEFAULT_API_VERSION, isLoopbackHost, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
 
@@ -81,4 +81,12 @@ function checkApiVersion(apiVersion: string): ApiVersion {
     const problem = apiVersionProblem(apiVersion);
     if (problem) throw new BackupInputError("apiVersion", `apiVersion: ${problem}`);
     return apiVersion as ApiVersion;
+}
+
+/**
+ * The provider's credential, from the environment (AZURE_CLIENT_ID, AZURE_CLIENT_SECRET,
+ * AZURE_TENANT_ID, AZURE_AUTHORITY_HOST), else DefaultAzureCredential's chain.
+ */
+export function defaultCredential(): TokenCredential {
+    return createCredential(credentialSettings(undefined));
 }

@@ -1,10 +1,12 @@
 /**
- * Chooses the destination for a destination string: an `https://` URL is a Blob Storage container
- * (a `*.blob.core.*` account, or a loopback Azurite URL), anything else a folder.
+ * Chooses the destination for a destination string: an `http(s)://` URL is a Blob Storage
+ * container (a `*.blob.core.*` account, or a loopback Azurite URL), anything else a folder.
  */
 import type { TokenCredential } from "@azure/identity";
 import type { Destination } from "./destination";
 import { FileDestination, folderProblem } from "./file";
+import { BlobDestination } from "./blob";
+import { looksLikeBlobDestination, parseBlobDestination } from "./blob-url";
 
 export type { Destination, BackupRecord, StoredState } from "./destination";
 export { backupObjectName } from "./destination";
@@ -17,29 +19,24 @@ export interface DestinationOptions {
 
 /** Whether `destination` names Blob Storage rather than a folder. */
 export function isBlobDestination(destination: string): boolean {
-    return /^https:\/\//i.test(destination);
+    return looksLikeBlobDestination(destination);
 }
 
-/** The destination for `destination`; throws for Blob Storage until that kind is available. */
+/**
+ * The destination for `destination`. Blob Storage needs `options.credential`; throws, with the
+ * reason, when the URL is not usable or no credential is given.
+ */
 export function openDestination(destination: string, options: DestinationOptions = {}): Destination {
-    if (isBlobDestination(destination)) {
-        void options;
-        throw new Error(`destination "${destination}": Blob Storage destinations are not yet supported`);
-    }
-    return new FileDestination(destination);
+    if (!isBlobDestination(destination)) return new FileDestination(destination);
+    if (!options.credential) throw new Error(`destination "${destination}": Blob Storage needs a credential`);
+    return new BlobDestination(destination, options.credential);
 }
 
 /** Why `destination` cannot hold backups (for `check`), or undefined when it can. */
 export async function destinationProblem(destination: string): Promise<string | undefined> {
     if (isBlobDestination(destination)) {
-        try {
-            const url = new URL(destination);
-            if (url.search || url.hash) return `"${destination}" must be a container URL without query or fragment (no SAS tokens: the vault's credential is used)`;
-            if (url.pathname.split("/").filter(Boolean).length === 0) return `"${destination}" names no container; expected https://<account>.blob.core.windows.net/<container>[/<prefix>]`;
-            return undefined;
-        } catch {
-            return `"${destination}" is not a URL`;
-        }
+        const parsed = parseBlobDestination(destination);
+        return parsed.ok ? undefined : parsed.reason;
     }
     return folderProblem(destination);
 }

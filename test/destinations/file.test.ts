@@ -117,9 +117,9 @@ describe("file destination", () => {
         }
     });
 
-    it("destinationProblem: Blob Storage URLs need a container and no SAS query", async () => {
+    it("destinationProblem: Blob Storage URLs are checked by the blob URL rules (container required, no SAS query)", async () => {
         assert.equal(await destinationProblem("https://acct.blob.core.windows.net/backups/prefix"), undefined);
         assert.match((await destinationProblem("https://acct.blob.core.windows.net/")) ?? "", /names no container/);
-        assert.match((await destinationProblem("https://acct.blob.core.windows.net/c?sv=x&sig=y")) ?? "", /no SAS/);
+        assert.match((await destinationProblem("https://acct.blob.core.windows.net/c?sv=x&sig=y")) ?? "", /query string or fragment/);
     });
 });

@@ -72,6 +72,14 @@ class TokenBucket {
     }
 }
 
+/**
+ * Whether the SDK's check that the bearer challenge's resource matches the vault's host is turned
+ * off: only for a loopback vault (the emulator), never for a real Key Vault host.
+ */
+export function relaxChallengeVerification(vaultUrl: string): boolean {
+    return isLoopbackHost(new URL(vaultUrl).hostname);
+}
+
 /** Backs up secrets, sharing clients and pacing across every resource the host serves. */
 export class VaultClients {
     private readonly clients = new Map<string, SecretClient>();
@@ -115,8 +123,7 @@ export class VaultClients {
         if (!client) {
             client = new SecretClient(vaultUrl, this.credential(), {
                 serviceVersion: apiVersion,
-                // Real vault hosts keep the check that the token's audience matches the vault.
-                disableChallengeResourceVerification: isLoopbackHost(new URL(vaultUrl).hostname),
+                disableChallengeResourceVerification: relaxChallengeVerification(vaultUrl),
                 retryOptions: this.settings.retryOptions,
             });
             this.clients.set(key, client);

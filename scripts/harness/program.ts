@@ -82,14 +82,23 @@ export async function runProgram(program: Program, options: ProgramOptions): Pro
         options.preview,
     );
     pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
+    // A failed registration surfaces as an unhandled rejection in the program, as under the real
+    // language host, which reports it as the program's failure; do the same.
+    const onUnhandled = (reason: unknown): void => void (failures.includes(reason) || failures.push(reason));
+    process.on("unhandledRejection", onUnhandled);
     let exports: PropertyMap = {};
     try {
         exports = ((await pulumi.runtime.runInPulumiStack(async () => load(program))) ?? {}) as PropertyMap;
     } catch (e) {
         failures.push(e);
     }
-    // The language host waits for outstanding registrations before it reports the program done.
-    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    try {
+        // The language host waits for outstanding registrations before it reports the program done.
+        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+        await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+        process.off("unhandledRejection", onUnhandled);
+    }
     if (failures.length) throw failures[0];
     return { exports: toWire(exports) as PropertyMap, registrations };
 }

@@ -65,7 +65,7 @@ export function blobError(operation: BlobOperation, ctx: BlobContext, what: stri
 }
 
 /** `account "a", container "c", blob "b"`. */
-export function describe(ctx: BlobContext): string {
+function describe(ctx: BlobContext): string {
     const blob = ctx.blobName ? `, blob "${ctx.blobName}"` : "";
     return `account "${ctx.account}", container "${ctx.container}"${blob}`;
 }

@@ -9,7 +9,7 @@ import type { TokenCredential } from "@azure/identity";
 import { BlockBlobClient, ContainerClient, newPipeline, Pipeline, StorageRetryOptions } from "@azure/storage-blob";
 import { BackupRecord, backupObjectName, Destination, StoredState } from "./destination";
 import { BlobDestinationAddress, parseBlobDestination, parseBlobLocation, redactUrl } from "./blob-url";
-import { BlobContext, BlobStorageError, blobError, describe, translateBlobError } from "./blob-errors";
+import { BlobContext, blobError, translateBlobError } from "./blob-errors";
 
 export { parseBlobDestination, parseBlobLocation, looksLikeBlobDestination } from "./blob-url";
 export type { BlobDestinationAddress, BlobLocation, Parsed } from "./blob-url";
@@ -59,8 +59,9 @@ export class BlobDestination implements Destination {
     /** Creates `<prefix><backupObjectName(record)>`; see `Destination.write`. Returns the blob's URL. */
     async write(blob: Uint8Array, record: BackupRecord): Promise<string> {
         const { accountUrl, account, container, prefix } = this.address;
-        const ctx: BlobContext = { account, container, blobName: prefix + backupObjectName(record) };
-        const client = this.containerClient(accountUrl, container).getBlockBlobClient(ctx.blobName!);
+        const blobName = prefix + backupObjectName(record);
+        const ctx: BlobContext = { account, container, blobName };
+        const client = this.containerClient(accountUrl, container).getBlockBlobClient(blobName);
         const writeId = randomUUID();
         const etag = await this.create(client, blob, record, writeId, ctx);
         try {
@@ -127,11 +128,7 @@ export class BlobDestination implements Destination {
             // or may have landed although the call failed: find out from the write id.
             const own = mayHaveLanded(e) ? await this.ownEtag(client, writeId) : undefined;
             if (own) return own;
-            const error = translateBlobError(e, "write", ctx);
-            if (error.statusCode === 409 && error.code === "BlobAlreadyExists") {
-                error.message = `Blob Storage write refused for ${describe(ctx)}: a blob with this name already exists (409 BlobAlreadyExists${error.requestId ? `, request id ${error.requestId}` : ""}). It was left untouched: backups never overwrite anything.`;
-            }
-            throw error;
+            throw translateBlobError(e, "write", ctx);
         }
     }
 

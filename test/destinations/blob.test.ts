@@ -167,7 +167,7 @@ describe("Blob Storage destination (Azurite, HTTPS + OAuth)", function () {
             assert.equal(e.statusCode, 409);
             assert.equal(e.code, "BlobAlreadyExists");
             assert.match(e.message, /account "devstoreaccount1", container "c-[0-9a-f]{8}"/);
-            assert.match(e.message, /already exists .*left untouched/);
+            assert.match(e.message, /409 BlobAlreadyExists \(request id [0-9a-f-]+\): The specified blob already exists\. It was left untouched/);
             return true;
         });
         const after = await theirs.getProperties();

@@ -6,8 +6,12 @@
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { TokenCredential } from "@azure/core-auth";
+import type { TokenCredential } from "@azure/identity";
 import { BackupInputError, BackupVerificationError } from "./backup-errors";
+import { isBlobDestination, openDestination } from "./destinations";
+import { BlobStorageError } from "./destinations/blob-errors";
+import { parseBlobLocation, redactUrl } from "./destinations/blob-url";
+import { createCredential, credentialSettings } from "./credentials";
 
 /** No Key Vault secret backup comes near this size (500 versions of at most 25 KB each, encrypted). */
 const MAX_BACKUP_BYTES = 64 * 1024 * 1024;
@@ -32,7 +36,11 @@ export function parseBackupLocation(location: string): BackupLocation {
         }
         return { kind: "file", path: file, url: pathToFileURL(file).href };
     }
-    if (location.startsWith("https://")) return { kind: "blob", url: location };
+    if (isBlobDestination(location)) {
+        const parsed = parseBlobLocation(location);
+        if (!parsed.ok) throw new BackupInputError("location", `location ${redactUrl(location)} is not a Blob Storage backup location: ${parsed.reason}`);
+        return { kind: "blob", url: location };
+    }
     if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(location)) {
         throw new BackupInputError("location", `location ${location} is neither a file path, a file:// URL nor an https:// Blob Storage URL`);
     }
@@ -66,6 +74,22 @@ async function readFile(where: { path: string; url: string }): Promise<Uint8Arra
     }
 }
 
-async function readBlob(url: string, _credential?: TokenCredential): Promise<Uint8Array> {
-    throw new BackupVerificationError("unreadable", url, `Backup ${url}: Blob Storage locations are not supported yet.`);
+/**
+ * Reads a blob through the blob destination of its container, with `credential` or the
+ * provider's (environment) credential. A missing blob or container is `missing`; any other
+ * Storage failure is `unreadable` with Storage's facts (account, container, status, code, request id).
+ */
+async function readBlob(url: string, credential: TokenCredential | undefined): Promise<Uint8Array> {
+    const where = parseBlobLocation(url);
+    if (!where.ok) throw new BackupInputError("location", where.reason);
+    const destination = openDestination(`${where.accountUrl}/${where.container}`, {
+        credential: credential ?? createCredential(credentialSettings(undefined)),
+    });
+    try {
+        return await destination.read(url);
+    } catch (e) {
+        if (!(e instanceof BlobStorageError)) throw e;
+        const gone = e.statusCode === 404 && (e.code === "BlobNotFound" || e.code === "ContainerNotFound");
+        throw new BackupVerificationError(gone ? "missing" : "unreadable", url, gone ? `Backup ${url} does not exist (${e.message})` : e.message);
+    }
 }

@@ -3,7 +3,7 @@
  * reaches Key Vault), then call Restore Secret through `@azure/keyvault-secrets`. Shared by
  * `secret-backup restore` and the package's exports.
  */
-import type { TokenCredential } from "@azure/core-auth";
+import type { TokenCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { loadVerifiedBackup, VerifiedBackup } from "./verify";
 import { BackupInputError } from "./backup-errors";

@@ -4,7 +4,7 @@
  * `secret-backup verify`, `restoreBackup` and the package's exports.
  */
 import { createHash } from "node:crypto";
-import type { TokenCredential } from "@azure/core-auth";
+import type { TokenCredential } from "@azure/identity";
 import { FramingError, parseBackupFraming, BackupFraming } from "./backup-framing";
 import { readBackupBytes } from "./backup-location";
 import { BackupInputError, BackupVerificationError } from "./backup-errors";

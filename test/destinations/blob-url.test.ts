@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { looksLikeBlobDestination, parseBlobDestination, parseBlobLocation } from "../../provider/destinations/blob";
+import { BlobDestination, looksLikeBlobDestination, parseBlobDestination, parseBlobLocation } from "../../provider/destinations/blob";
 
 describe("blob destination URLs", () => {
     const good: [string, { accountUrl: string; account: string; container: string; prefix: string }][] = [
@@ -69,5 +69,15 @@ describe("blob destination URLs", () => {
         assert.equal(looksLikeBlobDestination("./secret-backups"), false);
         assert.equal(looksLikeBlobDestination("/var/backups/https:"), false);
         assert.equal(looksLikeBlobDestination("file:///tmp/x"), false);
+    });
+
+    it("never repeats a SAS token or password from a refused URL in the constructor's error", () => {
+        const credential = { getToken: async () => null };
+        for (const url of ["https://acct.blob.core.windows.net/c?sv=1&sig=SECRETSIG", "https://u:SECRETPW@acct.blob.core.windows.net/c"]) {
+            assert.throws(
+                () => new BlobDestination(url, credential),
+                (e: Error) => /destination "https:\/\/acct\.blob\.core\.windows\.net\/c" is not usable/.test(e.message) && !/SECRET/.test(e.message),
+            );
+        }
     });
 });

@@ -108,7 +108,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
     const authority = https.createServer({ cert: tls.certPem, key: tls.keyPem });
     servers.push(authority);
-    const authorityPort = await listen(authority, host, options.port ?? 0);
+    const authorityPort = await listenOrCleanUp(authority, host, options.port ?? 0);
     const authorityHost = `https://${urlHost}:${authorityPort}`;
     const challenge = challengeFor(authorityHost, state.tenantId);
     authority.on("request", (req, res) => {
@@ -143,7 +143,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     for (const name of Object.keys(state.vaults)) {
         const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
         servers.push(server);
-        const port = await listen(server, host, 0);
+        const port = await listenOrCleanUp(server, host, 0);
         const baseUrl = `https://${urlHost}:${port}`;
         vaults[name] = baseUrl;
         server.on("request", (req, res) => void handleVault(name, baseUrl, req, res));
@@ -219,6 +219,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         const payload = await route.run({ ctx: { state: vaultState, baseUrl }, codec, body: body ?? {}, query: { apiVersion, maxResults: query.get("maxresults"), skipToken: query.get("$skiptoken") }, now });
         if (route.mutates) store.save();
         return { status: route.status, payload: route.status === 204 ? undefined : payload };
+    }
+
+    /** A failed start leaves nothing listening and no temp CA behind. */
+    async function listenOrCleanUp(server: https.Server, bindHost: string, port: number): Promise<number> {
+        try {
+            return await listen(server, bindHost, port);
+        } catch (e) {
+            await Promise.all(servers.filter((s) => s.listening).map((s) => closeServer(s)));
+            tls.cleanup();
+            throw new Error(`the emulator cannot listen on ${bindHost}:${port}: ${(e as Error).message}`);
+        }
     }
 
     phase = "running";

@@ -90,7 +90,10 @@ function advice(context: VaultCallContext, f: VaultErrorFacts): string {
     if (f.code && NETWORK_CODES.has(f.code)) {
         return `could not reach ${context.vaultUrl}; check the URL, DNS, proxy and firewall between this machine and the vault.`;
     }
-    if (f.code === "CredentialUnavailableError" || f.code === "AuthenticationError") {
+    if (f.code === "AuthenticationError") {
+        return "Microsoft Entra ID refused the credential: check azure-native:clientId/clientSecret/tenantId (or AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID), that the client secret has not expired, and azure-native:environment.";
+    }
+    if (f.code === "CredentialUnavailableError") {
         return "no usable Azure credential: set azure-native:clientId/clientSecret/tenantId in the stack config, or AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or sign in with `az login`.";
     }
     return "run again; if it fails the same way, check the vault's status and the facts above.";
@@ -105,9 +108,9 @@ export function factsFromError(error: unknown): VaultErrorFacts {
     };
     const body = e.details?.error ?? parseErrorBody(e.response?.bodyAsText);
     const requestId = e.response?.headers?.get("x-ms-request-id");
-    if (e.name === "CredentialUnavailableError" || e.name === "AuthenticationError" || e.name === "AggregateAuthenticationError") {
-        return { code: e.name === "AggregateAuthenticationError" ? "CredentialUnavailableError" : e.name, message: firstLine(e.message) };
-    }
+    // The bearer policy wraps a refused token request as AuthenticationRequiredError.
+    const identityCode = { CredentialUnavailableError: "CredentialUnavailableError", AggregateAuthenticationError: "CredentialUnavailableError", AuthenticationError: "AuthenticationError", AuthenticationRequiredError: "AuthenticationError" }[e.name ?? ""];
+    if (identityCode) return { code: identityCode, message: firstLine(e.message) };
     return {
         status: e.statusCode,
         code: body?.code ?? e.code,

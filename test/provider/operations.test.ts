@@ -267,7 +267,7 @@ describe("SecretBackup operations against the emulator", function () {
             const wrong = `wrong-${randomBytes(8).toString("hex")}`;
             ops.configure(configFor(0, { "azure-native:clientSecret": wrong }));
             await assert.rejects(ops.create(inputs(name)), (e: Error) =>
-                !e.message.includes(wrong) && /What to do: /.test(e.message) && e.message.startsWith(`backup of secret "${name}"`));
+                !e.message.includes(wrong) && /\nWhat to do: Microsoft Entra ID refused the credential/.test(e.message) && e.message.startsWith(`backup of secret "${name}"`));
         });
 
         it("5xx: retried by the SDK, then reported with status and request id", async () => {

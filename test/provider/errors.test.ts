@@ -1,0 +1,53 @@
+import { strict as assert } from "node:assert";
+import { formatVaultError, factsFromError, VaultError, type VaultErrorFacts } from "../../provider/errors";
+
+const context = { operation: "backup", vaultUrl: "https://myvault.vault.azure.net", secretName: "db-password" };
+
+describe("Key Vault error messages", () => {
+    // The emulator produces most of these for real (see operations.test); this table covers the
+    // codes only a real vault's configuration produces (RBAC, firewall, disabled secret).
+    const table: Array<[string, VaultErrorFacts, RegExp]> = [
+        ["401", { status: 401, code: "Unauthorized" }, /did not accept the credential/],
+        ["403 AccessDenied", { status: 403, code: "Forbidden", innerCode: "AccessDenied" }, /grant the identity the secrets "backup" permission/],
+        ["403 ForbiddenByRbac", { status: 403, code: "Forbidden", innerCode: "ForbiddenByRbac" }, /Microsoft\.KeyVault\/vaults\/secrets\/backup\/action/],
+        ["403 ForbiddenByFirewall", { status: 403, code: "Forbidden", innerCode: "ForbiddenByFirewall" }, /vault's firewall/],
+        ["403 SecretDisabled", { status: 403, code: "Forbidden", innerCode: "SecretDisabled" }, /enable the secret "db-password"/],
+        ["404", { status: 404, code: "SecretNotFound" }, /check that the secret "db-password" exists/],
+        ["409", { status: 409, code: "Conflict" }, /recover or purge it/],
+        ["429", { status: 429, code: "Throttled" }, /the vault is throttling/],
+        ["500", { status: 500, code: "InternalServerError" }, /internal error/],
+        ["ECONNREFUSED", { code: "ECONNREFUSED" }, /could not reach https:\/\/myvault\.vault\.azure\.net/],
+        ["no credential", { code: "CredentialUnavailableError" }, /no usable Azure credential/],
+        ["credential refused", { code: "AuthenticationError" }, /Entra ID refused the credential: check azure-native:clientId/],
+    ];
+    for (const [what, facts, todo] of table) {
+        it(`${what}: facts first, then one "What to do:" line`, () => {
+            const message = formatVaultError(context, { ...facts, message: "service text", requestId: "0000-1" });
+            const [first, ...rest] = message.split("\n");
+            assert.ok(first.startsWith(`backup of secret "db-password" in vault https://myvault.vault.azure.net failed (`), first);
+            if (facts.status) assert.ok(first.includes(`HTTP ${facts.status}`));
+            if (facts.innerCode) assert.ok(first.includes(`inner code ${facts.innerCode}`));
+            assert.ok(first.endsWith("request id 0000-1): service text"), first);
+            assert.equal(rest.length, 1);
+            assert.match(rest[0], /^What to do: /);
+            assert.match(rest[0], todo);
+        });
+    }
+
+    it("reads status, code, inner code, message and request id from the SDK's RestError shape", () => {
+        const restError = {
+            name: "RestError", statusCode: 403, code: "Forbidden", message: "long sdk text",
+            details: { error: { code: "Forbidden", message: "no backup permission", innerError: { code: "AccessDenied" } } },
+            response: { headers: { get: (h: string) => (h === "x-ms-request-id" ? "abc-123" : undefined) } },
+        };
+        assert.deepEqual(factsFromError(restError), { status: 403, code: "Forbidden", innerCode: "AccessDenied", message: "no backup permission", requestId: "abc-123" });
+        const e = new VaultError(context, factsFromError(restError));
+        assert.equal(e.facts.status, 403);
+        assert.match(e.message, /HTTP 403, code Forbidden, inner code AccessDenied, request id abc-123\): no backup permission/);
+    });
+
+    it("keeps only the first line of an identity error", () => {
+        const facts = factsFromError({ name: "AuthenticationError", message: "AADSTS7000215: Invalid client secret provided.\nTrace ID: x\nmore" });
+        assert.deepEqual(facts, { code: "AuthenticationError", message: "AADSTS7000215: Invalid client secret provided." });
+    });
+});

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** Reads the whole request body, up to `limit` bytes; rejects beyond that so a runaway client cannot fill memory. */
-export function readBody(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit = 64 * 1024 * 1024): Promise<Buffer> {
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
         let size = 0;

@@ -8,10 +8,8 @@ import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { TokenCredential } from "@azure/identity";
 import { BackupInputError, BackupVerificationError } from "./backup-errors";
-import { isBlobDestination, openDestination } from "./destinations";
 import { BlobStorageError } from "./destinations/blob-errors";
-import { parseBlobLocation, redactUrl } from "./destinations/blob-url";
-import { createCredential, credentialSettings } from "./credentials";
+import { looksLikeBlobDestination, parseBlobLocation, redactUrl } from "./destinations/blob-url";
 
 /** No Key Vault secret backup comes near this size (500 versions of at most 25 KB each, encrypted). */
 const MAX_BACKUP_BYTES = 64 * 1024 * 1024;
@@ -36,7 +34,7 @@ export function parseBackupLocation(location: string): BackupLocation {
         }
         return { kind: "file", path: file, url: pathToFileURL(file).href };
     }
-    if (isBlobDestination(location)) {
+    if (looksLikeBlobDestination(location)) {
         const parsed = parseBlobLocation(location);
         if (!parsed.ok) throw new BackupInputError("location", `location ${redactUrl(location)} is not a Blob Storage backup location: ${parsed.reason}`);
         return { kind: "blob", url: location };
@@ -82,6 +80,9 @@ async function readFile(where: { path: string; url: string }): Promise<Uint8Arra
 async function readBlob(url: string, credential: TokenCredential | undefined): Promise<Uint8Array> {
     const where = parseBlobLocation(url);
     if (!where.ok) throw new BackupInputError("location", where.reason);
+    // Loaded here so that reading a file does not load the Storage and identity libraries.
+    const { openDestination } = await import("./destinations");
+    const { createCredential, credentialSettings } = await import("./credentials");
     const destination = openDestination(`${where.accountUrl}/${where.container}`, {
         credential: credential ?? createCredential(credentialSettings(undefined)),
     });

@@ -5,8 +5,7 @@
  * Never prints a secret value: nothing it handles contains one in clear.
  */
 import { parseArgs } from "node:util";
-import { verifyBackup, VerifiedBackup } from "./verify";
-import { restoreBackup } from "./restore";
+import type { VerifiedBackup } from "./verify";
 import { BackupInputError } from "./backup-errors";
 
 /** Exit codes of `secret-backup`. */
@@ -106,6 +105,8 @@ async function verifyCommand(args: string[], io: Io): Promise<number> {
     });
     if (values.help) return help(io, VERIFY_HELP);
     if (positionals.length !== 1) throw new BackupInputError("location", `verify takes one location, got ${positionals.length}`);
+    // The Azure SDKs load only when a command needs them, so --help and usage errors answer at once.
+    const { verifyBackup } = await import("./verify");
     const report = await verifyBackup(positionals[0], { sha256: values.sha256 });
     io.out(values.json ? `${JSON.stringify(report)}\n` : describe("verified", report));
     return EXIT.ok;
@@ -127,6 +128,7 @@ async function restoreCommand(args: string[], io: Io): Promise<number> {
     if (values.help) return help(io, RESTORE_HELP);
     if (values.from === undefined) throw new BackupInputError("from", "--from <location> is required");
     if (values.vault === undefined) throw new BackupInputError("vault", "--vault <url> is required");
+    const { restoreBackup } = await import("./restore");
     const restored = await restoreBackup({
         from: values.from,
         vaultUrl: values.vault,

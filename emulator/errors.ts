@@ -224,8 +224,25 @@ export function methodNotAllowed(method: string, path: string): KeyVaultError {
     return new KeyVaultError(405, "MethodNotAllowed", `The requested method ${method} is not allowed on ${path}.`);
 }
 
-/** 5xx from a scripted fault. */
-export function serverFault(status: number): KeyVaultError {
-    const code = status === 503 ? "ServiceUnavailable" : "InternalServerError";
-    return new KeyVaultError(status, code, `Scripted fault: the emulator answered ${status} on purpose.`);
+const STATUS_CODES: Record<number, string> = {
+    400: "BadParameter",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    408: "RequestTimeout",
+    409: "Conflict",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+};
+
+/**
+ * The answer to a scripted `status` fault: 429 is the service's Throttled; a 401 carries the bearer
+ * challenge as every real 401 does (so the SDK re-authenticates once); others get the status's usual code.
+ */
+export function scriptedFault(status: number, challenge: string): KeyVaultError {
+    if (status === 429) return throttled();
+    const code = STATUS_CODES[status] ?? (status >= 500 ? "InternalServerError" : "BadRequest");
+    return new KeyVaultError(status, code, `Scripted fault: the emulator answered ${status} on purpose.`, undefined, status === 401 ? { "www-authenticate": challenge } : {});
 }

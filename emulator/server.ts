@@ -17,7 +17,7 @@ import { checkApiVersion } from "./api-version";
 import { matchRoute, operationOf } from "./routes";
 import { BackupCodec } from "./backup-codec";
 import { Faults, parseFaultSpec, type FaultSpec, type ThrottleLimits } from "./faults";
-import { KeyVaultError, badParameter, serverFault, throttled } from "./errors";
+import { KeyVaultError, badParameter, scriptedFault, throttled } from "./errors";
 import { parseQuery, readBody, sendJson } from "./http";
 import { Store, newVault, type EmulatorState } from "./store";
 import { initialState, readSeed, checkVaultName, type Seed } from "./seed";
@@ -196,7 +196,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         const route = matchRoute(method, rawPath);
         if (!faults.admit(vaultName, route.creation)) throw throttled();
         const fault = faults.take(vaultName, route.operation);
-        if (fault?.kind === "status") throw fault.status === 429 ? throttled() : serverFault(fault.status);
+        if (fault?.kind === "status") throw scriptedFault(fault.status, challenge);
         if (fault?.kind === "drop") {
             res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": "1000" });
             res.write('{"value":"');

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import type { RunningEmulator } from "../../emulator";
 import * as errors from "../../emulator/errors";
 import { Faults, SERVICE_LIMITS } from "../../emulator/faults";
+import { challengeFor } from "../../emulator/auth";
 import { assertKeyVaultError, credentialFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { rawRequest } from "./raw";
 
@@ -23,8 +24,10 @@ describe("emulator: throttling and scripted faults", () => {
     describe("over HTTPS", () => {
         let emulator: RunningEmulator;
         let token: string;
+        let challenge: string;
         before(async () => {
             emulator = await startTestEmulator({ vaults: ["fault-vault", "quiet-vault"] });
+            challenge = challengeFor(emulator.authorityHost, emulator.tenantId);
             token = (await credentialFor(emulator).getToken("https://vault.azure.net/.default")).token;
         });
         afterEach(() => {
@@ -58,12 +61,16 @@ describe("emulator: throttling and scripted faults", () => {
             const name = uniqueName("scripted");
             await client.setSecret(name, "v");
             emulator.faults.add({ kind: "status", status: 503, operation: "get", vault: "fault-vault", count: 2 });
-            await assertKeyVaultError(client.getSecret(name), errors.serverFault(503));
+            await assertKeyVaultError(client.getSecret(name), errors.scriptedFault(503, challenge));
             assert.ok(await client.backupSecret(name), "other operations are untouched");
-            await assertKeyVaultError(client.getSecret(name), errors.serverFault(503));
+            await assertKeyVaultError(client.getSecret(name), errors.scriptedFault(503, challenge));
             assert.equal((await client.getSecret(name)).value, "v");
             emulator.faults.add({ kind: "status", status: 429, operation: "backup" });
             await assertKeyVaultError(client.backupSecret(name), errors.throttled());
+            // A 401 carries the challenge, so the SDK re-authenticates once: two faults are used up.
+            emulator.faults.add({ kind: "status", status: 401, operation: "get", count: 2 });
+            await assertKeyVaultError(client.getSecret(name), errors.scriptedFault(401, challenge));
+            assert.equal((await client.getSecret(name)).value, "v");
         });
 
         it("drops the connection mid-response (headers sent, body cut), once per count", async () => {
@@ -96,7 +103,7 @@ describe("emulator: throttling and scripted faults", () => {
             await client.setSecret(name, "v");
             const add = await rawRequest(`${emulator.adminUrl}/faults`, { method: "POST", body: [{ kind: "status", status: 500, operation: "get" }] });
             assert.equal(add.status, 204);
-            await assertKeyVaultError(client.getSecret(name), errors.serverFault(500));
+            await assertKeyVaultError(client.getSecret(name), errors.scriptedFault(500, challenge));
             await rawRequest(`${emulator.adminUrl}/faults`, { method: "POST", body: { kind: "status", status: 500, count: 5 } });
             assert.equal((await rawRequest(`${emulator.adminUrl}/faults`, { method: "DELETE" })).status, 204);
             assert.equal((await client.getSecret(name)).value, "v");

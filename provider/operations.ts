@@ -79,9 +79,8 @@ export async function create(news: Record<string, unknown>): Promise<{ id: strin
 
 /** Takes a new backup to a new file; the earlier backup stays where it is. */
 export async function update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: BackupOutputs }> {
-    const outs = await takeBackup(news);
-    if (typeof olds.location === "string" && olds.location) pulumi.log.info(`earlier backup kept at ${olds.location}`);
-    return { outs };
+    const earlier = typeof olds.location === "string" && olds.location ? olds.location : undefined;
+    return { outs: await takeBackup(news, earlier) };
 }
 
 /**
@@ -105,7 +104,7 @@ export async function remove(_id: string, props: Record<string, unknown>): Promi
 }
 export { remove as delete };
 
-async function takeBackup(news: Record<string, unknown>): Promise<BackupOutputs> {
+async function takeBackup(news: Record<string, unknown>, earlierLocation?: string): Promise<BackupOutputs> {
     const failures = inputFailures(news);
     if (failures.length) throw new Error(`invalid SecretBackup inputs:\n${failures.map((f) => `  ${f.property}: ${f.reason}`).join("\n")}`);
     const inputs = normalizeInputs(news);
@@ -121,7 +120,8 @@ async function takeBackup(news: Record<string, unknown>): Promise<BackupOutputs>
             `What to do: make sure the destination exists, is writable and has space, then run again; nothing was written.`,
         );
     }
-    pulumi.log.info(`backed up secret "${inputs.secretName}": ${record.sizeBytes} bytes, sha256 ${record.sha256.slice(0, 12)}, to ${location}`);
+    const kept = earlierLocation ? `; the earlier backup stays at ${earlierLocation}` : "";
+    pulumi.log.info(`backed up secret "${inputs.secretName}": ${record.sizeBytes} bytes, sha256 ${record.sha256.slice(0, 12)}, to ${location}${kept}`);
     return { ...inputs, triggers: plainJson(inputs.triggers), ...record, location, requestId };
 }
 

@@ -196,7 +196,8 @@ describe("SecretBackup operations against the emulator", function () {
             assert.ok(fs.existsSync(fileURLToPath(outs.location)));
             assert.equal(fs.readdirSync(path.join(root, "backups")).length, 2);
             assert.equal(backupRequests(name), 2);
-            assert.ok(logs.includes(`info: earlier backup kept at ${first.outs.location}`), logs.join("\n"));
+            assert.equal(logs.at(-1), `info: backed up secret "${name}": ${outs.sizeBytes} bytes, sha256 ${outs.sha256.slice(0, 12)}, to ${outs.location}; the earlier backup stays at ${first.outs.location}`);
+            assert.equal(logs.length, 2, "one line per backup");
         });
 
         it("read keeps the state when the file is intact, and on a deleted or altered file clears sha256 so the next up backs up again", async () => {
@@ -243,6 +244,30 @@ describe("SecretBackup operations against the emulator", function () {
             await assert.rejects(ops.create(inputs(name)), (e: Error) =>
                 expectVaultError(e, name, 403, "Forbidden", /grant the identity the secrets "backup" permission/, "AccessDenied"));
             assert.ok(!fs.existsSync(path.join(root, "backups")) || fs.readdirSync(path.join(root, "backups")).length === 0);
+        });
+
+        it("403 ForbiddenByRbac and ForbiddenByFirewall (vaults set up so) each say what to change", async () => {
+            const other = await startTestEmulator({ seed: { vaults: { rbac: { accessModel: "rbac", secrets: { s1: "v" } }, walled: { firewall: "deny", secrets: { s1: "v" } } } } });
+            try {
+                const as = (i: number) => {
+                    const p = other.principals[i];
+                    const values: Record<string, string> = { "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": other.tenantId };
+                    ops.configure({ get: (k) => values[k] });
+                };
+                process.env.AZURE_AUTHORITY_HOST = other.authorityHost;
+                as(1); // an RBAC vault where this identity's role lacks the backup data action
+                await assert.rejects(ops.create({ vaultUrl: other.vaults.rbac, secretName: "s1", destination: root }), (e: Error) =>
+                    /\(HTTP 403, code Forbidden, inner code ForbiddenByRbac, request id [0-9a-f-]{36}\): /.test(e.message) &&
+                    /\nWhat to do: assign the identity a role with the data action Microsoft\.KeyVault\/vaults\/secrets\/backup\/action/.test(e.message));
+                as(0);
+                await assert.rejects(ops.create({ vaultUrl: other.vaults.walled, secretName: "s1", destination: root }), (e: Error) =>
+                    /\(HTTP 403, code Forbidden, inner code ForbiddenByFirewall, request id [0-9a-f-]{36}\): Client address is not authorized/.test(e.message) &&
+                    /\nWhat to do: allow this machine's address through the vault's firewall/.test(e.message));
+                assert.ok(!fs.existsSync(root), "nothing written");
+            } finally {
+                process.env.AZURE_AUTHORITY_HOST = emulator.authorityHost;
+                await other.close();
+            }
         });
 
         it("404 SecretNotFound says to check the name and vault", async () => {

@@ -62,15 +62,16 @@ export function isLoopbackHost(hostname: string): boolean {
 /** The reason `value` is not a usable vault URL, or undefined when it is. */
 export function vaultUrlProblem(value: unknown): string | undefined {
     if (typeof value !== "string" || value === "") return "vaultUrl is required: the vault's URL, e.g. https://myvault.vault.azure.net";
+    const shown = redactUrl(value);
     let url: URL;
     try {
         url = new URL(value);
     } catch {
-        return `"${value}" is not a URL; expected e.g. https://myvault.vault.azure.net`;
+        return `"${shown}" is not a URL; expected e.g. https://myvault.vault.azure.net`;
     }
-    if (url.protocol !== "https:") return `"${value}" must use https (Key Vault accepts only TLS)`;
+    if (url.protocol !== "https:") return `"${shown}" must use https (Key Vault accepts only TLS)`;
     if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
-        return `"${value}" must be the vault's base URL only (no path, query or user), e.g. https://${url.host}`;
+        return `"${shown}" must be the vault's base URL only (no path, query or user), e.g. https://${url.host}`;
     }
     if (isLoopbackHost(url.hostname)) return undefined;
     const host = url.hostname.toLowerCase();
@@ -80,8 +81,16 @@ export function vaultUrlProblem(value: unknown): string | undefined {
     if (!/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/.test(name) || name.includes("--")) {
         return `"${name}" is not a valid vault name (3-24 letters, digits and single hyphens, starting with a letter)`;
     }
-    if (url.port !== "") return `"${value}" must not name a port: Key Vault listens on 443`;
+    if (url.port !== "") return `"${shown}" must not name a port: Key Vault listens on 443`;
     return undefined;
+}
+
+/**
+ * `value` with any user info, query and fragment replaced by `***`: a URL someone pasted may carry
+ * a password or a SAS signature, and check failures are shown and logged.
+ */
+export function redactUrl(value: string): string {
+    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^?#]*@/i, "$1***@").replace(/([?#]).*$/s, "$1***");
 }
 
 /** The reason `value` is not a valid secret name, or undefined when it is. */
@@ -110,15 +119,40 @@ export function secretVersionProblem(value: unknown): string | undefined {
 
 /** The reason `value` is not usable as triggers, or undefined when it is. */
 export function triggersProblem(value: unknown): string | undefined {
-    if (value === undefined || value === null || Array.isArray(value)) return undefined;
-    return `triggers must be a list of values (got ${typeof value})`;
+    if (value === undefined || value === null) return undefined;
+    if (!Array.isArray(value)) return `triggers must be a list of values (got ${typeof value})`;
+    // Triggers are kept in state (inputs and outputs) and compared on every diff: keep them small.
+    if (value.length > MAX_TRIGGERS) return `triggers has ${value.length} values; at most ${MAX_TRIGGERS} are allowed (use a hash of a larger input)`;
+    const size = Buffer.byteLength(JSON.stringify(value) ?? "");
+    if (size > MAX_TRIGGERS_BYTES) return `triggers take ${size} bytes as JSON; at most ${MAX_TRIGGERS_BYTES} are allowed (use a hash of a larger input)`;
+    return undefined;
 }
+
+/** The most values `triggers` may hold. */
+export const MAX_TRIGGERS = 1000;
+/** The most bytes `triggers` may take as JSON. */
+export const MAX_TRIGGERS_BYTES = 64 * 1024;
 
 /** The reason `value` is not a destination string, or undefined (usability on disk is checked elsewhere). */
 export function destinationShapeProblem(value: unknown): string | undefined {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== "string" || value.trim() === "") return "destination must be a folder path, a file:// URL or a Blob Storage container URL";
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value.trim())?.[1].toLowerCase();
+    // Only the scheme is named: the rest of an unknown URL may hold credentials.
+    if (scheme && !["file", "http", "https"].includes(scheme)) return `destination scheme "${scheme}:" is not supported; use a folder path, a file:// URL or a Blob Storage container URL`;
+    if (!scheme || scheme === "file") {
+        const segments = value.split(/[\\/]/).map((s) => (scheme ? safeDecode(s) : s));
+        if (segments.includes("..")) return `destination must not contain ".." segments (the folder would lie outside the one named); give the folder as an absolute path`;
+    }
     return undefined;
+}
+
+function safeDecode(segment: string): string {
+    try {
+        return decodeURIComponent(segment);
+    } catch {
+        return segment;
+    }
 }
 
 const RULES: Array<[keyof BackupInputs, (v: unknown) => string | undefined]> = [

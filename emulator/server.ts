@@ -9,19 +9,19 @@ import * as path from "node:path";
 import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
 import { createCa, issueServerCertificate, loadOrCreateCa, readCa, type CaFiles } from "./tls";
 import { Entra, type MintOptions } from "./entra";
-import { authenticate, authorize, challengeFor } from "./auth";
-import { checkApiVersion } from "./api-version";
-import { matchRoute, operationOf } from "./routes";
+import { challengeFor } from "./auth";
 import { BackupCodec } from "./backup-codec";
-import { Faults, parseFaultSpec, type FaultSpec, type ThrottleLimits } from "./faults";
-import { KeyVaultError, badParameter, scriptedFault, throttled } from "./errors";
-import { parseQuery, readBody, sendJson } from "./http";
+import { Faults, type FaultSpec, type ThrottleLimits } from "./faults";
+import { readBody, sendJson } from "./http";
 import { Store, newVault, type EmulatorState } from "./store";
 import { initialState, readSeed, checkVaultName, type Seed } from "./seed";
 import type { Principal } from "./principals";
+import { handleAdmin } from "./admin";
+import { vaultHandler, type RequestRecord, type VaultDeps } from "./vault-handler";
+
+export type { RequestRecord };
 
 /** How to start the emulator. Every field is optional. */
 export interface EmulatorOptions {
@@ -45,16 +45,6 @@ export interface EmulatorOptions {
     latencyMs?: number;
     /** Region reported in headers and 403 messages (default "local"). */
     region?: string;
-}
-
-/** One entry of the request log. */
-export interface RequestRecord {
-    vault: string;
-    method: string;
-    path: string;
-    operation: string;
-    status: number;
-    time: number;
 }
 
 /** The in-process fault controls (the admin endpoint offers the same). */
@@ -82,8 +72,6 @@ export interface RunningEmulator {
     close(): Promise<void>;
 }
 
-const SERVICE_VERSION = "1.9.2400.1";
-
 /** Starts the emulator; resolves once every server listens. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
     const host = options.host ?? "127.0.0.1";
@@ -100,7 +88,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
     const tls = await serverTls(options, host);
     const entra = await Entra.create(state.tenantId, () => state.principals);
-    const codec = new BackupCodec(state.backupKey);
     const faults = new Faults(options.throttle, options.latencyMs ?? 0);
     const log: RequestRecord[] = [];
     const servers: https.Server[] = [];
@@ -110,115 +97,30 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     servers.push(authority);
     const authorityPort = await listenOrCleanUp(authority, host, options.port ?? 0);
     const authorityHost = `https://${urlHost}:${authorityPort}`;
-    const challenge = challengeFor(authorityHost, state.tenantId);
-    authority.on("request", (req, res) => {
-        void handleAuthority(req, res).catch((e) => sendJson(res, 500, { error: String((e as Error).message) }));
+    authority.on("request", (req: IncomingMessage, res: ServerResponse) => {
+        void (async () => {
+            const body = await readBody(req);
+            if (!(await entra.handle(req, res, body, authorityHost))) handleAdmin(req, res, body, faults, log);
+        })().catch((e: Error) => sendJson(res, 500, { error: e.message }));
     });
 
-    async function handleAuthority(req: IncomingMessage, res: ServerResponse): Promise<void> {
-        const body = await readBody(req);
-        if (await entra.handle(req, res, body, authorityHost)) return;
-        const p = (req.url ?? "/").split("?")[0];
-        try {
-            if (p === "/admin/faults" && req.method === "POST") {
-                const parsed: unknown = JSON.parse(body.toString("utf8") || "null");
-                for (const spec of Array.isArray(parsed) ? parsed : [parsed]) faults.add(parseFaultSpec(spec));
-                return sendJson(res, 204, undefined);
-            }
-            if (p === "/admin/faults" && req.method === "DELETE") return (faults.clear(), sendJson(res, 204, undefined));
-            if (p === "/admin/latency" && req.method === "PUT") {
-                return (faults.setLatency((JSON.parse(body.toString("utf8")) as { ms: number }).ms), sendJson(res, 204, undefined));
-            }
-            if (p === "/admin/throttle" && req.method === "PUT") {
-                return (faults.setThrottle(JSON.parse(body.toString("utf8")) as Partial<ThrottleLimits> | false), sendJson(res, 204, undefined));
-            }
-            if (p === "/admin/requests" && req.method === "GET") return sendJson(res, 200, log);
-        } catch (e) {
-            return sendJson(res, 400, { error: (e as Error).message });
-        }
-        sendJson(res, 404, { error: `no such endpoint: ${req.method} ${p}` });
-    }
-
+    const deps: VaultDeps = {
+        store,
+        entra,
+        codec: new BackupCodec(state.backupKey),
+        faults,
+        log,
+        region,
+        challenge: challengeFor(authorityHost, state.tenantId),
+        running: () => phase === "running",
+    };
     const vaults: Record<string, string> = {};
     for (const name of Object.keys(state.vaults)) {
         const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
         servers.push(server);
         const port = await listenOrCleanUp(server, host, 0);
-        const baseUrl = `https://${urlHost}:${port}`;
-        vaults[name] = baseUrl;
-        server.on("request", (req, res) => void handleVault(name, baseUrl, req, res));
-    }
-
-    async function handleVault(vaultName: string, baseUrl: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-        const method = req.method ?? "GET";
-        const [rawPath] = (req.url ?? "/").split("?");
-        const operation = operationOf(method, rawPath);
-        const record: RequestRecord = { vault: vaultName, method, path: rawPath, operation, status: 0, time: Date.now() };
-        log.push(record);
-        const headers: Record<string, string> = {
-            "x-ms-request-id": randomUUID(),
-            "x-ms-keyvault-region": region,
-            "x-ms-keyvault-service-version": SERVICE_VERSION,
-            "x-ms-keyvault-network-info": `conn_type=Ipv4;addr=${req.socket.remoteAddress ?? ""};act_addr_fam=InterNetwork;`,
-            ...(typeof req.headers["x-ms-client-request-id"] === "string" ? { "x-ms-client-request-id": req.headers["x-ms-client-request-id"] } : {}),
-        };
-        let status = 500;
-        let payload: unknown;
-        let extra: Record<string, string> = {};
-        try {
-            const raw = await readBody(req);
-            ({ status, payload } = await answer(vaultName, baseUrl, req, method, rawPath, raw, res));
-            if (status === -1) return; // connection dropped on purpose
-        } catch (e) {
-            const err = e instanceof KeyVaultError ? e : new KeyVaultError(500, "InternalServerError", `The emulator failed: ${(e as Error).message}`);
-            status = err.status;
-            payload = err.toBody();
-            extra = err.headers;
-        }
-        if (faults.latencyMs > 0) await delay(faults.latencyMs);
-        record.status = status;
-        sendJson(res, status, payload, { ...headers, ...extra });
-    }
-
-    async function answer(
-        vaultName: string,
-        baseUrl: string,
-        req: IncomingMessage,
-        method: string,
-        rawPath: string,
-        raw: Buffer,
-        res: ServerResponse,
-    ): Promise<{ status: number; payload: unknown }> {
-        if (phase !== "running") throw new KeyVaultError(503, "ServiceUnavailable", "The emulator is shutting down.");
-        const principal = await authenticate(req.headers.authorization, entra, state.principals, challenge);
-        const query = parseQuery(req.url ?? "");
-        const apiVersion = checkApiVersion(query.get("api-version"));
-        const route = matchRoute(method, rawPath);
-        if (!faults.admit(vaultName, route.creation)) throw throttled();
-        const fault = faults.take(vaultName, route.operation);
-        if (fault?.kind === "status") throw scriptedFault(fault.status, challenge);
-        if (fault?.kind === "drop") {
-            res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": "1000" });
-            res.write('{"value":"');
-            await delay(5);
-            res.destroy();
-            return { status: -1, payload: undefined };
-        }
-        if (fault?.kind === "delay") await delay(fault.ms);
-        const vaultState = state.vaults[vaultName];
-        authorize(vaultState, principal, route.permission, state.tenantId, region, req.socket.remoteAddress ?? "", route.name);
-        let body: Record<string, unknown> = {};
-        if (raw.length) {
-            try {
-                body = JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
-            } catch {
-                throw badParameter("The request body is not valid JSON.");
-            }
-        }
-        const now = Math.floor(Date.now() / 1000);
-        const payload = await route.run({ ctx: { state: vaultState, baseUrl }, codec, body: body ?? {}, query: { apiVersion, maxResults: query.get("maxresults"), skipToken: query.get("$skiptoken") }, now });
-        if (route.mutates) store.save();
-        return { status: route.status, payload: route.status === 204 ? undefined : payload };
+        vaults[name] = `https://${urlHost}:${port}`;
+        server.on("request", vaultHandler(deps, name, vaults[name]));
     }
 
     /** A failed start leaves nothing listening and no temp CA behind. */
@@ -302,9 +204,6 @@ function closeServer(server: https.Server): Promise<void> {
     });
 }
 
-function delay(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
-}
 
 /** The state type, re-exported for tools that read the data file. */
 export type { EmulatorState };

@@ -1,0 +1,138 @@
+/**
+ * One vault's request pipeline, in the service's order: challenge and token, api-version, route,
+ * throttle, scripted faults, network rule and permission, then the operation; every answer carries
+ * Key Vault's headers and goes into the request log.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import { authenticate, authorize } from "./auth";
+import { checkApiVersion } from "./api-version";
+import type { BackupCodec } from "./backup-codec";
+import type { Entra } from "./entra";
+import { KeyVaultError, badParameter, scriptedFault, throttled } from "./errors";
+import type { Faults } from "./faults";
+import { parseQuery, readBody, sendJson } from "./http";
+import { matchRoute, operationOf } from "./routes";
+import type { Store } from "./store";
+
+/** One entry of the request log; `status` 0 means the connection was dropped on purpose. */
+export interface RequestRecord {
+    vault: string;
+    method: string;
+    path: string;
+    operation: string;
+    status: number;
+    time: number;
+}
+
+/** What a vault's pipeline needs from the running emulator. */
+export interface VaultDeps {
+    store: Store;
+    entra: Entra;
+    codec: BackupCodec;
+    faults: Faults;
+    log: RequestRecord[];
+    region: string;
+    challenge: string;
+    /** False once closing has begun: requests then get 503. */
+    running(): boolean;
+}
+
+const SERVICE_VERSION = "1.9.2400.1";
+const DROPPED = -1;
+
+/** The `request` listener for vault `vaultName` served at `baseUrl`. */
+export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string) {
+    return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+        const method = req.method ?? "GET";
+        const [path] = (req.url ?? "/").split("?");
+        const record: RequestRecord = { vault: vaultName, method, path, operation: operationOf(method, path), status: 0, time: Date.now() };
+        deps.log.push(record);
+        let status: number;
+        let payload: unknown;
+        let extra: Record<string, string> = {};
+        try {
+            ({ status, payload } = await answer(deps, vaultName, baseUrl, req, res, await readBody(req)));
+            if (status === DROPPED) return;
+        } catch (e) {
+            const err = e instanceof KeyVaultError ? e : new KeyVaultError(500, "InternalServerError", `The emulator failed: ${(e as Error).message}`);
+            ({ status } = err);
+            payload = err.toBody();
+            extra = err.headers;
+        }
+        if (deps.faults.latencyMs > 0) await delay(deps.faults.latencyMs);
+        record.status = status;
+        sendJson(res, status, payload, { ...serviceHeaders(req, deps.region), ...extra });
+    };
+}
+
+function serviceHeaders(req: IncomingMessage, region: string): Record<string, string> {
+    const clientRequestId = req.headers["x-ms-client-request-id"];
+    return {
+        "x-ms-request-id": randomUUID(),
+        "x-ms-keyvault-region": region,
+        "x-ms-keyvault-service-version": SERVICE_VERSION,
+        "x-ms-keyvault-network-info": `conn_type=Ipv4;addr=${req.socket.remoteAddress ?? ""};act_addr_fam=InterNetwork;`,
+        ...(typeof clientRequestId === "string" ? { "x-ms-client-request-id": clientRequestId } : {}),
+    };
+}
+
+async function answer(
+    deps: VaultDeps,
+    vaultName: string,
+    baseUrl: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    raw: Buffer,
+): Promise<{ status: number; payload: unknown }> {
+    if (!deps.running()) throw new KeyVaultError(503, "ServiceUnavailable", "The emulator is shutting down.");
+    const { state } = deps.store;
+    const principal = await authenticate(req.headers.authorization, deps.entra, state.principals, deps.challenge);
+    const query = parseQuery(req.url ?? "");
+    const apiVersion = checkApiVersion(query.get("api-version"));
+    const method = req.method ?? "GET";
+    const route = matchRoute(method, (req.url ?? "/").split("?")[0]);
+    if (!deps.faults.admit(vaultName, route.creation)) throw throttled();
+    const fault = deps.faults.take(vaultName, route.operation);
+    if (fault?.kind === "status") throw scriptedFault(fault.status, deps.challenge);
+    if (fault?.kind === "drop") {
+        await dropMidResponse(res);
+        return { status: DROPPED, payload: undefined };
+    }
+    if (fault?.kind === "delay") await delay(fault.ms);
+    const vault = state.vaults[vaultName];
+    authorize(vault, principal, route.permission, state.tenantId, deps.region, req.socket.remoteAddress ?? "", route.name);
+    const payload = await route.run({
+        ctx: { state: vault, baseUrl },
+        codec: deps.codec,
+        body: parseBody(raw),
+        query: { apiVersion, maxResults: query.get("maxresults"), skipToken: query.get("$skiptoken") },
+        now: Math.floor(Date.now() / 1000),
+    });
+    if (route.mutates) deps.store.save();
+    return { status: route.status, payload: route.status === 204 ? undefined : payload };
+}
+
+function parseBody(raw: Buffer): Record<string, unknown> {
+    if (!raw.length) return {};
+    let body: unknown;
+    try {
+        body = JSON.parse(raw.toString("utf8"));
+    } catch {
+        throw badParameter("The request body is not valid JSON.");
+    }
+    if (!body || typeof body !== "object" || Array.isArray(body)) throw badParameter("The request body must be a JSON object.");
+    return body as Record<string, unknown>;
+}
+
+/** Sends headers and the start of a body, then destroys the connection. */
+async function dropMidResponse(res: ServerResponse): Promise<void> {
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": "1000" });
+    res.write('{"value":"');
+    await delay(5);
+    res.destroy();
+}
+
+function delay(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}

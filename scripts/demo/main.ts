@@ -1,0 +1,63 @@
+/**
+ * The demo's run, in the child process that trusts the demo CA (see `scripts/demo.ts`): emulator
+ * with the seeded vault at a stable address, optional rotations, the root program, the table, and
+ * the restore check. Arguments: the `--rotate` secret names.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { startEmulator, type RunningEmulator } from "../../emulator";
+import { forward, type Forwarder } from "./stable-address";
+import { DEMO_SECRETS, DEMO_VAULT, demoPaths, demoSeed, loadSettings, saveSettings, type DemoPaths } from "./settings";
+import { runDemoStack } from "./run-stack";
+import { backupTable } from "./table";
+import { emulatorClient, restoreIntoFreshVault } from "./restore-check";
+
+const projectRoot = path.resolve(__dirname, "..", "..", "..");
+const say = (line = ""): void => void process.stdout.write(`${line}\n`);
+
+async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: string }, rotate: string[]): Promise<void> {
+    const settings = loadSettings(paths);
+    const firstRun = !fs.existsSync(paths.emulatorData);
+    let emulator: RunningEmulator | undefined;
+    let stable: Forwarder | undefined;
+    try {
+        emulator = await startEmulator({ dataDir: paths.emulatorData, seed: demoSeed(), vaults: [DEMO_VAULT], backupKey: settings.backupKey, tls });
+        const target = new URL(emulator.vaults[DEMO_VAULT]);
+        stable = await forward(settings.vaultPort, { host: target.hostname, port: Number(target.port) });
+        if (stable.port !== settings.vaultPort) saveSettings(paths, { ...settings, vaultPort: stable.port });
+        const vaultUrl = `https://127.0.0.1:${stable.port}`;
+        say(`Key Vault emulator: vault "${DEMO_VAULT}" at ${vaultUrl} (${firstRun ? "seeded with" : "kept from the last run:"} ${DEMO_SECRETS.join(", ")}).`);
+        const client = emulatorClient(vaultUrl, emulator);
+        for (const name of rotate) {
+            const version = (await client.setSecret(name, randomBytes(18).toString("base64url"))).properties.version;
+            say(`Rotated "${name}": new current version ${version}.`);
+        }
+        const secrets = [];
+        for (const name of DEMO_SECRETS) secrets.push({ name, version: String((await client.getSecret(name)).properties.version) });
+        const principal = emulator.principals[0];
+        const rows = await runDemoStack(projectRoot, paths, {
+            program: { vaultUrl, secrets, destination: `./${path.relative(projectRoot, paths.backups)}` },
+            credentials: { "azure-native:clientId": principal.clientId, "azure-native:clientSecret": principal.clientSecret, "azure-native:tenantId": emulator.tenantId },
+        }, { AZURE_AUTHORITY_HOST: emulator.authorityHost }, say);
+        say();
+        say(backupTable(rows, projectRoot));
+        say();
+        const taken = rows.filter((r) => r.takenNow).length;
+        say(taken ? `${taken} new backup(s), ${rows.length - taken} unchanged.` : "Nothing new to back up: no secret changed since the last run.");
+        const sample = rows.find((r) => r.secret === "db-password") ?? rows[0];
+        const check = await restoreIntoFreshVault({ ...sample, secretName: sample.secret, source: client, backupKey: settings.backupKey, tls });
+        say(`Restore check: restored "${sample.secret}" from ${path.basename(sample.location)} into a fresh vault; ` +
+            `all ${check.versions} versions came back with the same ids and values.`);
+        say(`Run it again: nothing new is backed up unless a secret changed (try: npm run demo -- --rotate api-key).`);
+    } finally {
+        await stable?.close();
+        await emulator?.close();
+    }
+}
+
+const paths = demoPaths(path.join(projectRoot, ".demo"));
+runDemo(paths, { caCertPath: path.join(paths.ca, "ca.pem"), caKeyPath: path.join(paths.ca, "ca-key.pem") }, process.argv.slice(2)).catch((e: unknown) => {
+    process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+});

@@ -1,0 +1,82 @@
+/**
+ * Runs the root program for the demo: `pulumi up` against a local file backend when a Pulumi CLI
+ * is on PATH, otherwise `LocalStack` (the real dynamic-provider host driven as the engine drives
+ * it). Either way the result is one row per secret.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalStack } from "../harness/engine";
+import { findPulumi, runPulumi } from "../harness/pulumi-cli";
+import type { DemoPaths } from "./settings";
+
+/** One secret's latest backup, and whether this run took it. */
+export interface BackupRow {
+    secret: string;
+    location: string;
+    sha256: string;
+    sizeBytes: number;
+    takenNow: boolean;
+}
+
+/** The demo stack's config: the root program's keys (unprefixed) and credentials (namespaced). */
+export interface DemoStackConfig {
+    program: { vaultUrl: string; secrets: { name: string; version: string }[]; destination: string };
+    credentials: Record<string, string>;
+}
+
+const PROJECT = "keyvault-backup";
+const STACK = "demo";
+
+/** Runs `pulumi up` (or the harness) and returns the rows; `say` prints progress lines. */
+export async function runDemoStack(
+    projectRoot: string, paths: DemoPaths, config: DemoStackConfig, env: Record<string, string>, say: (line: string) => void,
+): Promise<BackupRow[]> {
+    const previous = readPrevious(paths);
+    const pulumi = findPulumi();
+    let exports: Record<string, { location: string; sha256: string; sizeBytes: number }>;
+    if (pulumi) {
+        say(`Running the root program with ${pulumi} up (state in ${path.relative(projectRoot, paths.pulumiBackend)}).`);
+        exports = pulumiUp(pulumi, projectRoot, paths, config, env);
+    } else {
+        say("No pulumi CLI on PATH: running the root program through the provider-host harness instead " +
+            "(scripts/harness: the program under pulumi's mocks, every SecretBackup call through @pulumi/pulumi's real dynamic-provider host over gRPC).");
+        exports = await harnessUp(projectRoot, paths, config, env);
+    }
+    const rows = Object.entries(exports).map(([secret, b]) => ({ secret, ...b, takenNow: previous[secret] !== b.location }));
+    fs.writeFileSync(path.join(paths.root, "last-run.json"), JSON.stringify(Object.fromEntries(rows.map((r) => [r.secret, r.location])), null, 2));
+    return rows;
+}
+
+async function harnessUp(projectRoot: string, paths: DemoPaths, config: DemoStackConfig, env: Record<string, string>) {
+    const stackConfig: Record<string, string> = { ...config.credentials };
+    for (const [k, v] of Object.entries(config.program)) stackConfig[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    const stack = new LocalStack({
+        projectRoot, project: PROJECT, stack: STACK, env, statePath: paths.stackState,
+        program: path.join(projectRoot, "dist", "program", "index.js"),
+        config: stackConfig, secretKeys: ["azure-native:clientSecret"],
+    });
+    const result = await stack.up();
+    if (result.error) throw new Error(`the update failed:\n${result.error}`);
+    return result.exports.backups as Record<string, { location: string; sha256: string; sizeBytes: number }>;
+}
+
+function pulumiUp(pulumi: string, projectRoot: string, paths: DemoPaths, config: DemoStackConfig, env: Record<string, string>) {
+    const cli = { pulumi, projectRoot, backendDir: paths.pulumiBackend, passphrase: "keyvault-backup-demo", env };
+    const configFile = ["--config-file", path.join(paths.root, `Pulumi.${STACK}.yaml`)];
+    runPulumi(cli, ["stack", "select", "--create", STACK]);
+    const set = (args: string[]): string => runPulumi(cli, ["config", "set", ...args, ...configFile, "--stack", STACK]);
+    set(["vaultUrl", config.program.vaultUrl]);
+    set(["destination", config.program.destination]);
+    config.program.secrets.forEach((s, i) => {
+        set(["--path", `secrets[${i}].name`, s.name]);
+        set(["--path", `secrets[${i}].version`, s.version]);
+    });
+    for (const [k, v] of Object.entries(config.credentials)) set(k.endsWith("clientSecret") ? ["--secret", k, v] : [k, v]);
+    runPulumi(cli, ["up", "--yes", "--skip-preview", "--stack", STACK, ...configFile]);
+    return JSON.parse(runPulumi(cli, ["stack", "output", "backups", "--json", "--stack", STACK])) as Record<string, { location: string; sha256: string; sizeBytes: number }>;
+}
+
+function readPrevious(paths: DemoPaths): Record<string, string> {
+    const file = path.join(paths.root, "last-run.json");
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>) : {};
+}

@@ -1,0 +1,74 @@
+/**
+ * Where the demo keeps its things (`.demo/`, ignored by git) and what it remembers between runs:
+ * the backup key its emulators share, the vault's port, and the seed of a few made-up secrets.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import type { Seed } from "../../emulator";
+
+/** The demo's folders and files, all under `root`. */
+export interface DemoPaths {
+    root: string;
+    ca: string;
+    emulatorData: string;
+    backups: string;
+    stackState: string;
+    settings: string;
+    pulumiBackend: string;
+}
+
+/** What the demo remembers between runs. */
+export interface DemoSettings {
+    /** Shared by the demo's emulators so a backup restores into a fresh one ("same geography"). */
+    backupKey: string;
+    /** The vault's stable port (see stable-address.ts); 0 until the first run picks one. */
+    vaultPort: number;
+}
+
+/** The vault the demo backs up, and the secrets seeded into it on the first run. */
+export const DEMO_VAULT = "demo";
+export const DEMO_SECRETS = ["db-password", "api-key", "storage-connection"];
+
+/** The demo's paths under `root` (the project's `.demo`). */
+export function demoPaths(root: string): DemoPaths {
+    return {
+        root,
+        ca: path.join(root, "ca"),
+        emulatorData: path.join(root, "emulator"),
+        backups: path.join(root, "backups"),
+        stackState: path.join(root, "stack.json"),
+        settings: path.join(root, "settings.json"),
+        pulumiBackend: path.join(root, "pulumi"),
+    };
+}
+
+/** Reads the settings, making them on the first run. */
+export function loadSettings(paths: DemoPaths): DemoSettings {
+    if (fs.existsSync(paths.settings)) return JSON.parse(fs.readFileSync(paths.settings, "utf8")) as DemoSettings;
+    const settings: DemoSettings = { backupKey: randomBytes(32).toString("base64url"), vaultPort: 0 };
+    saveSettings(paths, settings);
+    return settings;
+}
+
+/** Writes the settings (mode 0600: the backup key decrypts the demo's backups). */
+export function saveSettings(paths: DemoPaths, settings: DemoSettings): void {
+    fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(paths.settings, JSON.stringify(settings, null, 2) + "\n", { mode: 0o600 });
+}
+
+/** The first run's vault: made-up values generated here, so none is ever committed; db-password has two versions. */
+export function demoSeed(): Seed {
+    const value = (): string => randomBytes(18).toString("base64url");
+    return {
+        vaults: {
+            [DEMO_VAULT]: {
+                secrets: {
+                    "db-password": { versions: [{ value: value() }, { value: value() }] },
+                    "api-key": value(),
+                    "storage-connection": { value: `AccountName=demo;AccountKey=${value()}`, contentType: "text/plain" },
+                },
+            },
+        },
+    };
+}

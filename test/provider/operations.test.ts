@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import sinon from "sinon";
 import * as pulumi from "@pulumi/pulumi";
 import * as ops from "../../provider/operations";
+import { defaultVaultClientSettings } from "../../provider/vault-client";
 import { UNKNOWN } from "../../provider/validate";
 import type { RunningEmulator } from "../../emulator";
 import { startTestEmulator, secretClientFor, uniqueName } from "../helpers/emulator";
@@ -330,6 +331,22 @@ describe("SecretBackup operations against the emulator", function () {
             }
             assert.deepEqual(waits, [1000, 2000, 4000, 8000, 16000]);
             assert.equal(backupRequests(name), 6);
+        });
+
+        it("the production back-off is 1, 2, 4, 8, 16 s and really waits (fake clock)", async () => {
+            const settings = defaultVaultClientSettings();
+            assert.deepEqual(settings.throttleBackoffMs, [1000, 2000, 4000, 8000, 16000]);
+            const clock = sinon.useFakeTimers();
+            try {
+                let woke = false;
+                void settings.sleep(16_000).then(() => (woke = true));
+                await clock.tickAsync(15_999);
+                assert.equal(woke, false);
+                await clock.tickAsync(1);
+                assert.equal(woke, true);
+            } finally {
+                clock.restore();
+            }
         });
 
         it("429 for a while: survived by backing off, and the backup succeeds", async () => {

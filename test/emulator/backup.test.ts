@@ -3,6 +3,7 @@ import * as jose from "jose";
 import type { RunningEmulator } from "../../emulator";
 import * as errors from "../../emulator/errors";
 import { assertKeyVaultError, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { exampleBackupValue } from "../restore/example-backup";
 
 describe("emulator: backup blobs and the same-geography rule", () => {
     let a: RunningEmulator;
@@ -59,5 +60,11 @@ describe("emulator: backup blobs and the same-geography rule", () => {
         const dst = secretClientFor(otherKey, "geo-c");
         await assertKeyVaultError(dst.restoreSecretBackup(blob), errors.invalidBackupVersion());
         await assertKeyVaultError(dst.getSecret(name), errors.secretNotFound(name));
+    });
+
+    it("refuses the service's own example blob (7.4 spec) as a blob from another geography: well framed, unknown key", async () => {
+        const blob = Buffer.from(exampleBackupValue, "base64url");
+        assert.equal(blob.subarray(1, 42).toString("ascii"), "AzureKeyVaultSecretBackupV1.microsoft.com", "the example's framing is what the emulator writes");
+        await assertKeyVaultError(secretClientFor(a, "geo-a").restoreSecretBackup(blob), errors.invalidBackupVersion());
     });
 });

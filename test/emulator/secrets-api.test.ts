@@ -103,4 +103,29 @@ describe("emulator: secrets API (paging, soft delete, versions, limits)", () => 
         await client.setSecret(name, "v");
         assert.equal((await client.getSecret(name.toLowerCase())).value, "v");
     });
+
+    it("answers with the bodies of the 7.4 spec's examples (set, get deleted, purge, backup, restore)", async () => {
+        const base = emulator.vaults["api-vault"];
+        const name = uniqueName("shape");
+        const set = await rawRequest(`${base}/secrets/${name}?api-version=7.4`, { method: "PUT", token, body: { value: "mysecretvalue" } });
+        assert.deepEqual(Object.keys(set.json).sort(), ["attributes", "id", "value"]);
+        assert.match(set.json.id, new RegExp(`^${base}/secrets/${name}/[0-9a-f]{32}$`));
+        assert.deepEqual(Object.keys(set.json.attributes).sort(), ["created", "enabled", "recoverableDays", "recoveryLevel", "updated"]);
+        assert.equal(set.json.attributes.created, set.json.attributes.updated);
+        assert.ok(Math.abs(set.json.attributes.created - Date.now() / 1000) < 5, "Unix seconds");
+        const backup = await rawRequest(`${base}/secrets/${name}/backup?api-version=7.4`, { method: "POST", token });
+        assert.deepEqual(Object.keys(backup.json), ["value"]);
+        assert.match(backup.json.value, /^KUF6dXJlS2V5VmF1bHRTZWNyZXRCYWNrdXBWMS5taWNyb3NvZnQuY29t[A-Za-z0-9_-]+$/, "base64url, no padding, same prefix as the spec's example");
+        await rawRequest(`${base}/secrets/${name}?api-version=7.4`, { method: "DELETE", token });
+        const deleted = await rawRequest(`${base}/deletedsecrets/${name}?api-version=7.4`, { token });
+        assert.deepEqual(Object.keys(deleted.json).sort(), ["attributes", "deletedDate", "id", "recoveryId", "scheduledPurgeDate"]);
+        const purge = await rawRequest(`${base}/deletedsecrets/${name}?api-version=7.4`, { method: "DELETE", token });
+        assert.equal(purge.status, 204);
+        assert.equal(purge.text, "");
+        const restore = await rawRequest(`${base}/secrets/restore?api-version=7.4`, { method: "POST", token, body: { value: backup.json.value } });
+        assert.equal(restore.status, 200);
+        assert.deepEqual(Object.keys(restore.json).sort(), ["attributes", "id"], "no value in restore's answer");
+        assert.equal(restore.json.id, set.json.id);
+        assert.deepEqual(restore.json.attributes, set.json.attributes);
+    });
 });

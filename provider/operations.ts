@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { TokenCredential } from "@azure/identity";
 import { createCredential, credentialSettings, type ConfigSource, type CredentialSettings } from "./credentials";
 import { VaultClients, defaultVaultClientSettings, type VaultClientSettings } from "./vault-client";
-import { destinationProblem, openDestination } from "./destinations";
+import { destinationProblem, isBlobDestination, openDestination } from "./destinations";
 import { sha256Hex } from "./destinations/file";
 import {
     changedInputs, inputFailures, isUnknown, normalizeInputs,
@@ -91,7 +91,9 @@ export async function update(_id: string, olds: Record<string, unknown>, news: R
 export async function read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown> }> {
     const { location, sha256, destination } = props;
     if (typeof location !== "string" || typeof sha256 !== "string" || sha256 === "") return { id, props };
-    const stored = await openDestination(String(destination ?? location), { credential: getCredential() }).verify(location, sha256);
+    const where = String(destination ?? location);
+    // A folder needs no credential: refresh of file backups works even without Azure sign-in.
+    const stored = await openDestination(where, isBlobDestination(where) ? { credential: getCredential() } : {}).verify(location, sha256);
     if (stored === "ok") return { id, props };
     pulumi.log.warn(`backup of secret "${String(props.secretName)}" at ${location} is ${stored === "missing" ? "missing" : "changed (hash differs)"}; the next update takes a fresh backup`);
     return { id, props: { ...props, sha256: "" } };

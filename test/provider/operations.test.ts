@@ -215,6 +215,10 @@ describe("SecretBackup operations against the emulator", function () {
             const missing = await ops.read(id, outs);
             assert.equal(missing.props.sha256, "");
             assert.match(logs.at(-1)!, / is missing; the next update takes a fresh backup$/);
+            // Refreshing a file backup needs no Azure credential, not even a usable configuration.
+            ops.configure({ get: (k) => (k === "azure-native:clientSecret" ? "half-configured" : undefined) });
+            assert.deepEqual(await ops.read(id, outs), missing);
+            ops.configure(configFor(0));
             const { outs: fresh } = await ops.update(id, missing.props, inputs(name));
             assert.equal(await ops.read(id, fresh).then((r) => r.props.sha256), fresh.sha256);
         });

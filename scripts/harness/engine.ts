@@ -229,6 +229,7 @@ export class LocalStack {
         return {
             project: this.options.project,
             stack: this.options.stack,
+            cwd: this.options.projectRoot,
             config: this.config,
             secretKeys: this.options.secretKeys,
             preview,

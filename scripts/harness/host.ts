@@ -52,7 +52,10 @@ const DIFF_NAMES: Record<number, DiffResult["changes"]> = {
     [provproto.DiffResponse.DiffChanges.DIFF_UNKNOWN]: "unknown",
 };
 
-/** The host entry point inside the installed SDK. */
+/**
+ * The host entry point inside the installed SDK, where the engine's plugin wrapper
+ * (`pulumi-resource-pulumi-nodejs`) looks for it: `./node_modules/...` of the project folder.
+ */
 export function hostEntryPoint(projectRoot: string): string {
     return path.join(projectRoot, "node_modules", "@pulumi", "pulumi", "cmd", "dynamic-provider", "index.js");
 }

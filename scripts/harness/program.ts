@@ -34,6 +34,11 @@ export interface ProgramOptions {
     config: Record<string, string>;
     /** Keys of `config` that are secrets. */
     secretKeys?: string[];
+    /**
+     * The program's working directory, as the language host sets it (the Pulumi project folder);
+     * this process moves there for the run and back afterwards. Default: stay where it is.
+     */
+    cwd?: string;
     /** Preview (`isDryRun()` true, missing outputs are unknown) or update. */
     preview: boolean;
     /** Called for each registration, in program order per dependency chain. */
@@ -86,6 +91,8 @@ export async function runProgram(program: Program, options: ProgramOptions): Pro
     // language host, which reports it as the program's failure; do the same.
     const onUnhandled = (reason: unknown): void => void (failures.includes(reason) || failures.push(reason));
     process.on("unhandledRejection", onUnhandled);
+    const home = process.cwd();
+    if (options.cwd) process.chdir(options.cwd);
     let exports: PropertyMap = {};
     try {
         exports = ((await pulumi.runtime.runInPulumiStack(async () => load(program))) ?? {}) as PropertyMap;
@@ -98,6 +105,7 @@ export async function runProgram(program: Program, options: ProgramOptions): Pro
         await new Promise((resolve) => setImmediate(resolve));
     } finally {
         process.off("unhandledRejection", onUnhandled);
+        process.chdir(home);
     }
     if (failures.length) throw failures[0];
     return { exports: toWire(exports) as PropertyMap, registrations };

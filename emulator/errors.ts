@@ -200,9 +200,9 @@ export function deletedNameInUse(name: string): KeyVaultError {
     );
 }
 
-/** 409 on recover/restore while an operation on the name is still settling (emulator wording). */
-export function conflict(message: string): KeyVaultError {
-    return new KeyVaultError(409, "Conflict", message);
+/** 409 on set while a purge of the name is still being carried out (emulator wording). */
+export function beingDeleted(name: string): KeyVaultError {
+    return new KeyVaultError(409, "Conflict", `Secret ${name} is currently being deleted.`);
 }
 
 /** 429: over the vault's request limits. No Retry-After, as recorded from the service. */

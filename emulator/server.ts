@@ -18,6 +18,7 @@ import { readBody, sendJson } from "./http";
 import { Store, newVault, type EmulatorState } from "./store";
 import { initialState, readSeed, checkVaultName, type Seed } from "./seed";
 import type { Principal } from "./principals";
+import type { Lag } from "./vault";
 import { handleAdmin } from "./admin";
 import { vaultHandler, type RequestRecord, type VaultDeps } from "./vault-handler";
 
@@ -45,6 +46,11 @@ export interface EmulatorOptions {
     latencyMs?: number;
     /** Region reported in headers and 403 messages (default "local"). */
     region?: string;
+    /**
+     * The service's eventual consistency, off by default: a deleted secret answers 404 on
+     * get-deleted/recover/purge for `deleteMs`, and a purged name answers 409 on set/restore for `purgeMs`.
+     */
+    lag?: Lag;
 }
 
 /** The in-process fault controls (the admin endpoint offers the same). */
@@ -112,6 +118,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         log,
         region,
         challenge: challengeFor(authorityHost, state.tenantId),
+        lag: options.lag,
         running: () => phase === "running",
     };
     const vaults: Record<string, string> = {};

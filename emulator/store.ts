@@ -24,7 +24,8 @@ export interface SecretVersion {
 export interface SecretEntry {
     name: string;
     versions: SecretVersion[];
-    deleted?: { deletedDate: number; scheduledPurgeDate: number };
+    /** `visibleAt` (ms): until then the deleted secret is not yet visible (the service's delete lag). */
+    deleted?: { deletedDate: number; scheduledPurgeDate: number; visibleAt?: number };
 }
 
 /** How a vault decides who may do what. */
@@ -40,6 +41,8 @@ export interface VaultState {
     /** clientId -> permissions; a principal not listed gets its own default `permissions`. */
     accessPolicies?: Record<string, SecretPermission[]>;
     secrets: Record<string, SecretEntry>;
+    /** Lower-case names purged moments ago -> until when (ms) the name stays blocked (the service's purge lag). */
+    purging?: Record<string, number>;
 }
 
 /** Everything the emulator keeps. */

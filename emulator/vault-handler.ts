@@ -14,6 +14,7 @@ import type { Faults } from "./faults";
 import { parseQuery, readBody, sendJson } from "./http";
 import { matchRoute, operationOf } from "./routes";
 import type { Store } from "./store";
+import type { Lag } from "./vault";
 
 /** One entry of the request log; `status` 0 means the connection was dropped on purpose. */
 export interface RequestRecord {
@@ -34,6 +35,7 @@ export interface VaultDeps {
     log: RequestRecord[];
     region: string;
     challenge: string;
+    lag?: Lag;
     /** False once closing has begun: requests then get 503. */
     running(): boolean;
 }
@@ -103,7 +105,7 @@ async function answer(
     const vault = state.vaults[vaultName];
     authorize(vault, principal, route.permission, state.tenantId, deps.region, req.socket.remoteAddress ?? "", route.name);
     const payload = await route.run({
-        ctx: { state: vault, baseUrl },
+        ctx: { state: vault, baseUrl, lag: deps.lag },
         codec: deps.codec,
         body: parseBody(raw),
         query: { apiVersion, maxResults: query.get("maxresults"), skipToken: query.get("$skiptoken") },

@@ -21,6 +21,23 @@ export const MAX_PAGE = 25;
 export interface VaultContext {
     state: VaultState;
     baseUrl: string;
+    /** The service's eventual consistency, off by default (see EmulatorOptions.lag). */
+    lag?: Lag;
+}
+
+/** How long a deleted secret stays invisible (deleteMs) and a purged name stays blocked (purgeMs). */
+export interface Lag {
+    deleteMs?: number;
+    purgeMs?: number;
+}
+
+/** Throws 409 while `name` was purged less than `lag.purgeMs` ago. */
+function checkNotPurging(ctx: VaultContext, name: string, conflict: () => errors.KeyVaultError): void {
+    const purging = ctx.state.purging;
+    if (!purging) return;
+    const nowMs = Date.now();
+    for (const [k, until] of Object.entries(purging)) if (until <= nowMs) delete purging[k];
+    if (purging[key(name)] !== undefined) throw conflict();
 }
 
 /** Body of a set request, as the service reads it. */
@@ -97,6 +114,7 @@ function deleted(ctx: VaultContext, name: string, now: number): SecretEntry {
     expire(ctx, now);
     const e = ctx.state.secrets[key(name)];
     if (!e?.deleted) throw errors.deletedSecretNotFound(name);
+    if (e.deleted.visibleAt !== undefined && Date.now() < e.deleted.visibleAt) throw errors.deletedSecretNotFound(name);
     return e;
 }
 
@@ -129,6 +147,7 @@ export function setSecret(ctx: VaultContext, name: string, body: SetBody, now: n
     expire(ctx, now);
     const existing = ctx.state.secrets[key(name)];
     if (existing?.deleted) throw errors.deletedNameInUse(name);
+    checkNotPurging(ctx, name, () => errors.beingDeleted(name));
     const version: SecretVersion = {
         version: randomUUID().replace(/-/g, ""),
         value: body.value,
@@ -248,6 +267,7 @@ export function deleteSecret(ctx: VaultContext, name: string, now: number): Json
     checkName(name);
     const e = active(ctx, name, now);
     e.deleted = { deletedDate: now, scheduledPurgeDate: now + ctx.state.recoverableDays * 86400 };
+    if (ctx.lag?.deleteMs) e.deleted.visibleAt = Date.now() + ctx.lag.deleteMs;
     return deletedBundle(ctx, e, false);
 }
 
@@ -270,6 +290,7 @@ export function purgeSecret(ctx: VaultContext, name: string, now: number): void 
     checkName(name);
     deleted(ctx, name, now);
     delete ctx.state.secrets[key(name)];
+    if (ctx.lag?.purgeMs) (ctx.state.purging ??= {})[key(name)] = Date.now() + ctx.lag.purgeMs;
 }
 
 /** POST /secrets/{name}/backup: every version in one encrypted blob. */
@@ -288,7 +309,9 @@ export async function restoreSecret(ctx: VaultContext, codec: BackupCodec, blob:
     if (!NAME_PATTERN.test(payload.name)) throw errors.invalidBackupVersion();
     expire(ctx, now);
     const latest = payload.versions[payload.versions.length - 1];
-    if (ctx.state.secrets[key(payload.name)]) throw errors.restoreConflict(versionedId(ctx, payload.name, latest.version));
+    const conflict = () => errors.restoreConflict(versionedId(ctx, payload.name, latest.version));
+    if (ctx.state.secrets[key(payload.name)]) throw conflict();
+    checkNotPurging(ctx, payload.name, conflict);
     const entry: SecretEntry = { name: payload.name, versions: payload.versions.map((v) => ({ ...v })) };
     ctx.state.secrets[key(payload.name)] = entry;
     return bundle(ctx, entry, entry.versions[entry.versions.length - 1], false);

@@ -109,7 +109,7 @@ export class Entra {
         const m = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|discovery\/v2\.0\/keys|oauth2\/v2\.0\/token)$/.exec(path);
         if (!m) return false;
         const [, tenant, what] = m;
-        if (tenant !== this.tenantId && tenant !== "organizations") {
+        if (tenant !== this.tenantId) {
             sendJson(res, 400, aadError("invalid_tenant", `AADSTS90002: Tenant '${tenant}' not found. This emulator's tenant is ${this.tenantId}.`));
             return true;
         }
@@ -167,7 +167,7 @@ function aadError(error: string, description: string): Record<string, unknown> {
         error,
         error_description: description,
         error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)],
-        timestamp: new Date().toISOString().replace("T", " ").replace("Z", "Z"),
+        timestamp: new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"),
         trace_id: randomUUID(),
         correlation_id: randomUUID(),
     };

@@ -4,3 +4,5 @@ export type { EmulatorOptions, RunningEmulator, RequestRecord, FaultControls } f
 export type { FaultSpec, ThrottleLimits } from "./faults";
 export type { Principal, SecretPermission } from "./principals";
 export type { Seed } from "./seed";
+export type { Lag } from "./vault";
+export type { MintOptions } from "./entra";

@@ -120,4 +120,17 @@ describe("emulator: authentication", () => {
         await assert.rejects(client.getSecret("anything"), /AADSTS7000215/);
         assert.deepEqual(emulator.requests().slice(before).map((r) => r.status), [401]);
     });
+
+    it("knows only its own tenant: a credential for another tenant gets no token", async () => {
+        const p = emulator.principals[0];
+        const { ClientSecretCredential } = await import("@azure/identity");
+        const other = new ClientSecretCredential("00000000-0000-0000-0000-000000000002", p.clientId, p.clientSecret, {
+            authorityHost: emulator.authorityHost,
+            disableInstanceDiscovery: true,
+        });
+        await assert.rejects(other.getToken("https://vault.azure.net/.default"));
+        const discovery = await rawRequest(`${emulator.authorityHost}/00000000-0000-0000-0000-000000000002/v2.0/.well-known/openid-configuration`);
+        assert.equal(discovery.status, 400);
+        assert.match(discovery.json.error_description, /AADSTS90002: Tenant '00000000-0000-0000-0000-000000000002' not found/);
+    });
 });

@@ -60,6 +60,13 @@ export function hostEntryPoint(projectRoot: string): string {
     return path.join(projectRoot, "node_modules", "@pulumi", "pulumi", "cmd", "dynamic-provider", "index.js");
 }
 
+// Hosts run in their own process group, so they outlive this process unless stopped; if this
+// process exits (e.g. a test runner calling process.exit) with hosts still up, stop them here.
+const liveGroups = new Set<number>();
+process.on("exit", () => {
+    for (const pid of liveGroups) signalGroup(pid, "SIGKILL");
+});
+
 /** A running dynamic-provider host and a gRPC client connected to it. */
 export class ProviderHost {
     private readonly stdoutChunks: string[] = [];
@@ -70,6 +77,7 @@ export class ProviderHost {
     private constructor(private readonly child: ChildProcess) {
         child.stdout?.setEncoding("utf8").on("data", (c: string) => this.stdoutChunks.push(c));
         child.stderr?.setEncoding("utf8").on("data", (c: string) => this.stderrChunks.push(c));
+        if (child.pid) liveGroups.add(child.pid);
         this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
     }
 
@@ -216,11 +224,15 @@ export class ProviderHost {
     async stop(): Promise<void> {
         this.client?.close();
         this.client = undefined;
-        if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+            liveGroups.delete(this.pid);
+            return;
+        }
         signalGroup(this.pid, "SIGTERM");
         const killer = setTimeout(() => signalGroup(this.pid, "SIGKILL"), 3000);
         await this.exited;
         clearTimeout(killer);
+        liveGroups.delete(this.pid);
     }
 }
 

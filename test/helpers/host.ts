@@ -14,6 +14,22 @@ export function assertGone(pid: number): void {
     assert.throws(() => process.kill(-pid, 0), (e: NodeJS.ErrnoException) => e.code === "ESRCH", `process group ${pid} is still alive`);
 }
 
+/** Waits (up to `timeoutMs`) for `pid`'s process group to be gone, then asserts it is. */
+export async function waitGone(pid: number, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && groupAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+    assertGone(pid);
+}
+
+function groupAlive(pid: number): boolean {
+    try {
+        process.kill(-pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
 /** The operations done to dynamic resources, in order (the stack's own component left out). */
 export function dynamicOps(result: OperationResult): string[] {
     return result.steps.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic/")).map((s) => s.op);

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalStack, ProviderHost, assertGone, dynamicOps } from "../helpers/host";
+import { execFileSync } from "node:child_process";
+import { LocalStack, ProviderHost, assertGone, dynamicOps, waitGone } from "../helpers/host";
 import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 
@@ -33,6 +34,15 @@ describe("host harness (fixture dynamic provider)", function () {
             await host.stop();
         }
         assertGone(pid);
+    });
+
+    it("stops a host that is still running when the process that started it exits", async () => {
+        const script = `require(${JSON.stringify(path.join(repoRoot, "dist/scripts/harness/host.js"))}).ProviderHost` +
+            `.start({ projectRoot: ${JSON.stringify(repoRoot)}, project: "fixture" }).then((h) => { console.log(h.pid); process.exit(0); });`;
+        const out = execFileSync(process.execPath, ["-e", script], { encoding: "utf8" });
+        const pid = Number(out.trim().split("\n").pop());
+        assert.ok(pid > 0, out);
+        await waitGone(pid);
     });
 
     it("runs a program under mocks and sees each dynamic resource's inputs with __provider, as the engine would", async () => {

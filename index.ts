@@ -2,3 +2,6 @@
 export { SecretBackup, SECRET_BACKUP_TYPE, type SecretBackupArgs, type KeyVaultSecretLike } from "./provider/resource";
 export { SUPPORTED_API_VERSIONS, DEFAULT_API_VERSION, DEFAULT_DESTINATION, type ApiVersion } from "./provider/validate";
 export type { BackupOutputs } from "./provider/operations";
+export { VaultBackup, VAULT_BACKUP_TYPE, type VaultBackupArgs } from "./provider/vault-backup";
+export { verifyBackup, BackupVerificationError, BackupInputError, type VerifyOptions, type VerifiedBackup, type VerificationFailure } from "./provider/verify";
+export { restoreBackup, RestoreError, type RestoreArgs, type RestoredSecret } from "./provider/restore";

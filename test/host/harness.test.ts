@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { LocalStack, ProviderHost, assertGone, dynamicOps, waitGone } from "../helpers/host";
+import { LocalStack, ProviderHost, SECRET_SIG, SIG_KEY, assertGone, dynamicOps, waitGone } from "../helpers/host";
 import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 
@@ -101,6 +101,21 @@ describe("host harness (fixture dynamic provider)", function () {
         assert.deepEqual(stack.state.resources, []);
         assert.match(destroy.hostStdout, /note: keeping /);
         assert.equal(fs.readdirSync(folder).length, 2, "destroy kept the files");
+    });
+
+    it("passes a secret input to the program's registration with its marker and to the host stripped, as the engine does", async () => {
+        const folder = uniqueFolder("note-secret");
+        const config = { "fixture:folder": folder, "fixture:notes": "{}", "fixture:secretNote": "classified" };
+        const run = await runProgram(programPath, {
+            project: "fixture", stack: "dev", config, secretKeys: ["fixture:secretNote"], preview: true,
+            register: async (reg) => ({ id: "", state: reg.inputs }),
+        });
+        const registered = run.registrations.find((r) => r.name === "secret");
+        assert.deepEqual(registered?.inputs.text, { [SIG_KEY]: SECRET_SIG, value: "classified" });
+        const stack = new LocalStack({ projectRoot: repoRoot, project: "fixture", stack: "dev", program: programPath, config, secretKeys: ["fixture:secretNote"] });
+        const up = await stack.up();
+        assert.equal(up.error, undefined, up.hostStderr);
+        assert.equal(fs.readFileSync(String((up.exports.files as Record<string, string>).secret), "utf8"), "classified");
     });
 
     it("reports Check failures per property and a create failure with the provider's full message", async () => {

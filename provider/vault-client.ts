@@ -19,7 +19,12 @@ export interface VaultClientSettings {
     sleep: (ms: number) => Promise<void>;
     /** The SDK's own retry of 408/5xx and network errors (its defaults otherwise). */
     retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+    /** How long one Backup Secret call may wait for the vault's answer, in ms; without it a silent vault hangs `pulumi up`. */
+    requestTimeoutMs: number;
 }
+
+/** Default wait for one Backup Secret answer: generous for a 500-version secret, finite for a vault that never answers. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 
 /** Microsoft's advice for Key Vault throttling: exponential back-off from one second. */
 export const DEFAULT_THROTTLE_BACKOFF_MS = [1000, 2000, 4000, 8000, 16000];
@@ -30,7 +35,15 @@ export function defaultVaultClientSettings(): VaultClientSettings {
         operationsPer10Seconds: 3600,
         throttleBackoffMs: [...DEFAULT_THROTTLE_BACKOFF_MS],
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
     };
+}
+
+/** Waits before asking again after an answer was cut off mid-body (a dropped connection). */
+const CUT_OFF_RETRY_MS = [500, 1000];
+
+function isCutOffAnswer(facts: { status?: number; code?: string; message?: string }): boolean {
+    return facts.code === "ECONNRESET" || (facts.code === "PARSE_ERROR" && /aborted|socket hang up|ECONNRESET|terminated/i.test(facts.message ?? ""));
 }
 
 /** What one Backup Secret call produced. */
@@ -96,11 +109,14 @@ export class VaultClients {
         const client = this.client(vaultUrl, apiVersion);
         const context = { operation: "backup", vaultUrl, secretName };
         const schedule = this.settings.throttleBackoffMs;
-        for (let attempt = 0; ; attempt++) {
+        let throttled = 0;
+        let cuts = 0;
+        for (;;) {
             await this.bucket(vaultUrl).take();
             let requestId = "";
             try {
                 const blob = await client.backupSecret(secretName, {
+                    requestOptions: { timeout: this.settings.requestTimeoutMs },
                     onResponse: (response) => {
                         requestId = response.headers.get("x-ms-request-id") ?? requestId;
                     },
@@ -109,10 +125,19 @@ export class VaultClients {
                 return { blob, requestId };
             } catch (error) {
                 if (error instanceof VaultError) throw error;
+                if ((error as Error)?.name === "AbortError") {
+                    const seconds = this.settings.requestTimeoutMs / 1000;
+                    throw new VaultError(context, { code: "ETIMEDOUT", message: `Key Vault did not answer within ${seconds} s` });
+                }
                 const facts = factsFromError(error);
+                // The SDK retries failed sends but not an answer cut off mid-body; Backup Secret reads only, so ask again.
+                if (isCutOffAnswer(facts) && cuts < CUT_OFF_RETRY_MS.length) {
+                    await this.settings.sleep(CUT_OFF_RETRY_MS[cuts++]);
+                    continue;
+                }
                 if (facts.status !== 429) throw new VaultError(context, facts);
-                if (attempt >= schedule.length) throw new VaultError(context, { ...facts, throttledBackoffMs: schedule });
-                await this.settings.sleep(schedule[attempt]);
+                if (throttled >= schedule.length) throw new VaultError(context, { ...facts, throttledBackoffMs: schedule });
+                await this.settings.sleep(schedule[throttled++]);
             }
         }
     }

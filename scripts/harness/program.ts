@@ -74,8 +74,11 @@ export async function runProgram(program: Program, options: ProgramOptions): Pro
                 try {
                     return await options.register(reg);
                 } catch (e) {
-                    failures.push(e);
-                    throw e;
+                    // The SDK reads a gRPC UNAVAILABLE or CANCELLED code from the monitor as "the engine
+                    // is shutting down" and waits forever; a crashed provider host must fail the run.
+                    const failure = e instanceof Error && typeof (e as { code?: unknown }).code === "number" ? new Error(e.message) : e;
+                    failures.push(failure);
+                    throw failure;
                 }
             },
             call: () => {

@@ -1,0 +1,242 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import type { SecretClient } from "@azure/keyvault-secrets";
+import type { RunningEmulator } from "../../emulator";
+import { ContainerClient } from "@azure/storage-blob";
+import { BlobDestination } from "../../provider/destinations/blob";
+import { credentialFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { startAzurite, type RunningAzurite } from "../helpers/azurite";
+import { assertGone } from "../helpers/host";
+import { uniqueFolder } from "../helpers/program";
+import { backupProblem, backupStack, filesIn, hashes, locationFile, providerHostPids, tally, waitFor, watchEmulator, watchSecret, type WatchedStack } from "./support";
+import type { SecretBackupArgs } from "../../provider/resource";
+
+// Faults injected through the emulator, Azurite and the file system while `pulumi up` runs through
+// the real provider host. After each: either a complete backup whose hash verifies, or a clean
+// failure (no partial or temporary file, nothing in state), and every earlier backup untouched.
+const VAULT = "faults";
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    return port;
+}
+
+/** Makes `folder` unwritable for this user (mode 0500, and immutable when root); returns the undo. */
+function makeUnwritable(folder: string): () => void {
+    fs.chmodSync(folder, 0o500);
+    const root = process.getuid?.() === 0;
+    if (root) {
+        const r = spawnSync("chattr", ["+i", folder]);
+        if (r.status !== 0) throw new Error(`chattr +i ${folder} failed: ${r.stderr}`);
+    }
+    return () => {
+        if (root) spawnSync("chattr", ["-i", folder]);
+        fs.chmodSync(folder, 0o700);
+    };
+}
+
+describe("reliability: faults during a backup through the real provider host", function () {
+    this.timeout(90_000);
+    let emulator: RunningEmulator;
+    let client: SecretClient;
+    /** Holds earlier backups that every fault must leave as they were. */
+    const folder = uniqueFolder("faults");
+    let earlier: Record<string, string>;
+
+    before(async () => {
+        emulator = await startTestEmulator({ vaults: [VAULT] });
+        watchEmulator(emulator);
+        client = secretClientFor(emulator, VAULT);
+        const stack = backupStack(emulator, [{ name: "earlier", args: { vaultUrl: emulator.vaults[VAULT], secretName: await newSecret("earlier"), destination: folder } }]);
+        const up = await stack.up();
+        assert.equal(up.error, undefined, up.error);
+        earlier = hashes(folder);
+        assert.equal(Object.keys(earlier).length, 1);
+    });
+    afterEach(() => emulator.faults.clear());
+    after(async () => emulator?.close());
+
+    /** A new secret with a watched random value; returns its name. */
+    async function newSecret(prefix: string): Promise<string> {
+        const name = uniqueName(prefix);
+        const value = `value-${createHash("sha256").update(name).digest("hex").slice(0, 24)}`;
+        watchSecret(`value of ${name}`, value);
+        await client.setSecret(name, value);
+        return name;
+    }
+
+    /** The statuses the vault answered to Backup Secret of `secretName` with a token (0 = connection dropped). */
+    function backupStatuses(secretName: string): number[] {
+        return emulator.requests().filter((r) => r.path === `/secrets/${secretName}/backup` && r.status !== 401).map((r) => r.status);
+    }
+
+    /** Asserts a complete backup: in state, its file verifies, it is the one new file, the earlier files unchanged. */
+    function assertBackedUp(stack: WatchedStack, error: string | undefined, where = folder): void {
+        assert.equal(error, undefined, error);
+        const [state] = stack.backups();
+        assert.ok(state, "the backup is in state");
+        assert.equal(backupProblem(state), undefined);
+        assert.equal(path.dirname(locationFile(state)), where);
+        assertEarlierUntouched(where === folder ? [path.basename(locationFile(state))] : []);
+    }
+
+    /** Asserts a clean failure: the error says `why`, nothing in state, no new (partial or temporary) file. */
+    function assertCleanFailure(stack: WatchedStack, error: string | undefined, why: RegExp): void {
+        assert.match(error ?? "(no error)", why);
+        assert.deepEqual(stack.backups(), [], "no state claims a backup");
+        assertEarlierUntouched([]);
+    }
+
+    function assertEarlierUntouched(added: string[]): void {
+        const now = hashes(folder);
+        for (const [name, hash] of Object.entries(earlier)) assert.equal(now[name], hash, `earlier backup ${name} untouched`);
+        assert.deepEqual(Object.keys(now).sort(), [...Object.keys(earlier), ...added].sort(), "no other file appeared");
+        earlier = now;
+    }
+
+    function stackFor(secretName: string, args: Partial<SecretBackupArgs> = {}, options: Parameters<typeof backupStack>[2] = {}): WatchedStack {
+        return backupStack(emulator, [{ name: secretName, args: { vaultUrl: emulator.vaults[VAULT], secretName, destination: folder, ...args } }], options);
+    }
+
+    function survived(name: string, outcome: "backup verified" | "clean failure"): void {
+        tally.faults.push({ name, outcome, ok: true });
+    }
+
+    it("a 429 storm without Retry-After that ends within the back-off budget (2 answers: 1 s + 2 s) is survived", async () => {
+        const name = await newSecret("storm-short");
+        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "status", status: 429, count: 2 });
+        const stack = stackFor(name);
+        const up = await stack.up();
+        assertBackedUp(stack, up.error);
+        assert.deepEqual(backupStatuses(name), [429, 429, 200]);
+        survived("429 storm within the back-off budget (host, real 1+2 s waits)", "backup verified");
+    });
+
+    it("a 500 and a 503 in a row are retried by the SDK and the backup completes", async () => {
+        const name = await newSecret("burst-5xx");
+        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "status", status: 500, count: 1 });
+        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "status", status: 503, count: 1 });
+        const stack = stackFor(name);
+        const up = await stack.up();
+        assertBackedUp(stack, up.error);
+        assert.deepEqual(backupStatuses(name), [500, 503, 200]);
+        survived("500 + 503 burst (host)", "backup verified");
+    });
+
+    it("a connection dropped mid-response is retried and the backup completes", async () => {
+        const name = await newSecret("drop-once");
+        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "drop", count: 1 });
+        const stack = stackFor(name);
+        const up = await stack.up();
+        assertBackedUp(stack, up.error);
+        assert.deepEqual(backupStatuses(name), [0, 200]);
+        survived("connection dropped mid-response (host)", "backup verified");
+    });
+
+    it("a vault that is not listening fails cleanly, saying it could not be reached", async () => {
+        const name = uniqueName("nobody");
+        const stack = stackFor(name, { vaultUrl: `https://127.0.0.1:${await closedPort()}` });
+        const up = await stack.up();
+        assertCleanFailure(stack, up.error, /backup of secret "nobody-\w+" in vault https:\/\/127\.0\.0\.1:\d+ failed \(code ECONNREFUSED\).*\nWhat to do: could not reach/s);
+        survived("vault not listening (host)", "clean failure");
+    });
+
+    it("the destination turning read-only while the vault answers fails cleanly: no file, nothing in state", async () => {
+        const name = await newSecret("readonly");
+        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "delay", ms: 1500, count: 1 });
+        const stack = stackFor(name);
+        const running = stack.up();
+        await waitFor("the backup call to reach the vault", () => emulator.requests().some((r) => r.path === `/secrets/${name}/backup` && r.status === 0));
+        const undo = makeUnwritable(folder);
+        let up;
+        try {
+            up = await running;
+        } finally {
+            undo();
+        }
+        assert.deepEqual(backupStatuses(name), [200], "the vault answered; the write failed");
+        assertCleanFailure(stack, up.error, /writing the backup of secret "readonly-\w+" .* failed: (EACCES|EPERM).*\nWhat to do: make sure the destination exists, is writable/s);
+        survived("destination read-only during the write (host)", "clean failure");
+    });
+
+    it("a full disk (ENOSPC half-way through the write) fails cleanly: the partial temporary file is removed", async () => {
+        const name = await newSecret("full");
+        const preload = path.join(__dirname, "enospc-preload.js");
+        const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${preload}`.trim(), RELIABILITY_ENOSPC_DIR: folder };
+        const stack = stackFor(name, {}, { env });
+        const up = await stack.up();
+        assert.deepEqual(backupStatuses(name), [200]);
+        assertCleanFailure(stack, up.error, /writing the backup of secret "full-\w+" .* failed: ENOSPC: no space left on device/s);
+        survived("destination full, ENOSPC mid-write (host, sinon in the host)", "clean failure");
+    });
+
+    it("the provider host killed (SIGKILL) in the middle of a create leaves no file and no state; a fresh host completes it", async () => {
+        const name = await newSecret("killed");
+        const statePath = path.join(uniqueFolder("faults-state"), "state.json");
+        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "delay", ms: 3000, count: 1 });
+        const stack = stackFor(name, {}, { statePath });
+        const running = stack.up();
+        await waitFor("the backup call to reach the vault", () => emulator.requests().some((r) => r.path === `/secrets/${name}/backup` && r.status === 0));
+        const pids = providerHostPids();
+        assert.equal(pids.length, 1, `one provider host running (${pids.join(", ")})`);
+        process.kill(-pids[0], "SIGKILL");
+        const up = await running;
+        assertGone(pids[0]);
+        assert.match(up.error ?? "", /create failed \(gRPC 1[34]\)|UNAVAILABLE|CANCELLED|No connection established|Connection dropped/i);
+        assert.deepEqual(stack.backups(), [], "the state file claims no backup");
+        assert.ok(fs.existsSync(statePath), "the state file was written");
+        assertEarlierUntouched([]);
+        // The delayed answer may still be on its way; wait for it so it cannot be mistaken for the next call.
+        await waitFor("the delayed answer to finish", () => backupStatuses(name).every((s) => s !== 0), 10_000);
+
+        const again = await stack.up();
+        assertBackedUp(stack, again.error);
+        survived("provider host SIGKILLed mid-create, then a fresh host (host)", "backup verified");
+    });
+
+    describe("Blob Storage destination (Azurite)", () => {
+        let azurite: RunningAzurite;
+        let container: string;
+        let firstBlob: { location: string; sha256: string };
+
+        before(async function () {
+            this.timeout(60_000);
+            azurite = await startAzurite();
+            container = `${azurite.accountUrl}/${uniqueName("faults")}`;
+            await new ContainerClient(container, credentialFor(emulator)).create();
+        });
+        after(async () => azurite?.stop());
+
+        const blobs = () => new BlobDestination(container, credentialFor(emulator));
+        const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+        it("a backup to Blob Storage completes and its blob hashes to the state's sha256", async () => {
+            const name = await newSecret("blob-ok");
+            const stack = stackFor(name, { destination: container });
+            const up = await stack.up();
+            assert.equal(up.error, undefined, up.error);
+            const outs = stack.backups()[0].outputs;
+            firstBlob = { location: String(outs.location), sha256: String(outs.sha256) };
+            assert.equal(sha(await blobs().read(firstBlob.location)), firstBlob.sha256);
+            assertEarlierUntouched([]);
+        });
+
+        it("Blob Storage down (nothing listening) fails cleanly, and the earlier blob is untouched", async () => {
+            const name = await newSecret("blob-down");
+            const down = container.replace(`:${azurite.port}/`, `:${await closedPort()}/`);
+            const stack = stackFor(name, { destination: down });
+            const up = await stack.up();
+            assertCleanFailure(stack, up.error, /writing the backup of secret "blob-down-\w+" .* failed: .*ECONNREFUSED/s);
+            assert.equal(sha(await blobs().read(firstBlob.location)), firstBlob.sha256, "the earlier blob is untouched");
+            survived("Blob Storage down (host)", "clean failure");
+        });
+    });
+});

@@ -8,7 +8,7 @@ import { VaultBackup, type VaultBackupArgs } from "../../provider/vault-backup";
 import { restoreBackup } from "../../provider/restore";
 import { credentialFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalStack, OperationResult, dynamicOps } from "../helpers/host";
-import { uniqueFolder } from "../helpers/program";
+import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 import { deleteAndPurge, snapshotSecret } from "../restore/vault-snapshot";
 
@@ -162,15 +162,27 @@ describe("VaultBackup through the real provider host", function () {
         assert.match(up.error ?? "", /backup of secret "db-password" in vault .* failed \(HTTP 403, code Forbidden, inner code AccessDenied/);
     });
 
+    // Input errors stop the program before any resource exists: no host needed to see them.
+    async function programError(args: VaultBackupArgs): Promise<string> {
+        try {
+            await runProgram(() => new VaultBackup("vault", args), {
+                project: "vault-backup-test", stack: "dev", config: {}, preview: true,
+                register: async (reg) => ({ id: "", state: reg.inputs }),
+            });
+        } catch (e) {
+            return (e as Error).message;
+        }
+        return assert.fail("the program succeeded");
+    }
+
     it("a malformed include pattern fails the program naming the input, before the vault is listed", async () => {
         const lists = emulator.requests().filter((r) => r.operation === "list").length;
-        const up = await stack({ vaultUrl: emulator.vaults[SMALL], include: ["db_password"] }).up();
-        assert.match(up.error ?? "", /VaultBackup: include\[0\] "db_password" is not a name pattern/);
+        assert.match(await programError({ vaultUrl: emulator.vaults[SMALL], include: ["db_password"] }), /VaultBackup: include\[0\] "db_password" is not a name pattern/);
         assert.equal(emulator.requests().filter((r) => r.operation === "list").length, lists);
     });
 
-    it("a vault URL that is not a Key Vault host fails the program naming vaultUrl", async () => {
-        const up = await stack({ vaultUrl: "https://example.com" }).up();
-        assert.match(up.error ?? "", /VaultBackup: vaultUrl: "example\.com" is not a Key Vault host/);
+    it("a vault URL that is not a Key Vault host, or an unknown API version, fails the program naming the input", async () => {
+        assert.match(await programError({ vaultUrl: "https://example.com" }), /VaultBackup: vaultUrl: "example\.com" is not a Key Vault host/);
+        assert.match(await programError({ vaultUrl: emulator.vaults[SMALL], apiVersion: "2016-10-01" }), /VaultBackup: apiVersion: "2016-10-01" is not an API version/);
     });
 });

@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { scratchRoot } from "../helpers/paths";
 import { exampleBackupBytes } from "./example-backup";
-import { runSecretBackup } from "./cli-process";
+import { cliPath, runSecretBackup } from "./cli-process";
+import { repoRoot } from "../helpers/paths";
 
 describe("secret-backup (child process): help, usage errors and verify", () => {
     let dir: string;
@@ -19,6 +20,12 @@ describe("secret-backup (child process): help, usage errors and verify", () => {
         fs.writeFileSync(good, exampleBackupBytes());
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("is the package's secret-backup bin, runnable directly (#!/usr/bin/env node)", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8"));
+        assert.equal(path.join(repoRoot, pkg.bin["secret-backup"]), cliPath);
+        assert.equal(fs.readFileSync(cliPath, "utf8").split("\n")[0], "#!/usr/bin/env node");
+    });
 
     for (const args of [["--help"], ["help"], ["verify", "--help"], ["restore", "--help"], ["restore", "-h"]]) {
         it(`"${args.join(" ")}" prints usage with the exit codes and exits 0`, async () => {

@@ -30,6 +30,8 @@ describe("host harness (fixture dynamic provider)", function () {
             const expected = JSON.parse(fs.readFileSync(path.join(repoRoot, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version;
             assert.equal(version, expected);
             assert.match(host.stdout(), /^\d+\n/);
+            // The host refuses secrets in Configure's answer: that is why the engine strips markers.
+            assert.deepEqual(await host.configure({ "fixture:greeting": "hi" }), { acceptSecrets: false });
         } finally {
             await host.stop();
         }

@@ -119,6 +119,8 @@ describe("VaultBackup through the real provider host", function () {
                 assert.equal(sha256Of(location), hashes[name]);
             }
             assert.deepEqual(childNames(s), ["vault-api-key", "vault-db-password"]);
+            const everything = JSON.stringify(s.state) + JSON.stringify(up.exports) + up.hostStdout + up.hostStderr;
+            assert.doesNotMatch(everything, /db-v1-q8w7|db-v2-e6r5|api-key-t4y3|all-permissions-secret-1/, "no secret value or client secret in state, outputs or logs");
         });
 
         it("a second up with an unchanged vault takes no backup", async () => {

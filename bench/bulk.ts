@@ -1,0 +1,96 @@
+/**
+ * Bulk: many new `SecretBackup`s in one host (one `pulumi up`) with N operations in flight,
+ * against a vault that enforces a request limit and answers every call 20 ms late. What the vault
+ * saw comes from the emulator's request log, the host's peak memory and CPU from /proc.
+ */
+import type { RunningEmulator } from "../emulator";
+import { PACING_CONFIG_KEY } from "../provider/operations";
+import { createAll, manyBackupJobs, startHost } from "./drive";
+import { freshFolder, secretNames, type BenchVault } from "./setup";
+import { commandLine, ownCpuMs, peakMemoryMiB, processCpuMs, round } from "./stats";
+import type { ProviderHost } from "../scripts/harness/host";
+
+/** Backups before the measured ones in the same host (module load, token, connections). */
+export const BULK_WARMUP = 16;
+/** Latency the emulator adds to every vault call in the bulk runs. */
+export const BULK_LATENCY_MS = 20;
+/** Key Vault's limit per vault: 4,000 operations per 10 s. */
+export const VAULT_LIMIT = { operations: 4000, windowMs: 10_000 };
+
+/** One bulk run: which vault, how many in flight and measured, the vault's limit and the provider's pacing. */
+export interface BulkPlan {
+    /** How the table names this run. */
+    label: string;
+    vault: BenchVault;
+    parallel: number;
+    secrets: number;
+    limit: { operations: number; windowMs: number };
+    /** `secret-backup:vaultOperationsPer10Seconds` for the host; the provider's default when absent. */
+    pacingPer10Seconds?: number;
+}
+
+/** The figures of one bulk run. */
+export interface BulkResult {
+    plan: BulkPlan;
+    elapsedMs: number;
+    secretsPerSecond: number;
+    /** Secrets per second over the limit's operations per second. */
+    shareOfVaultLimit: number;
+    /** Vault requests during the measured part (backups, plus any retries). */
+    vaultRequests: number;
+    /** The most vault requests in any window of the limit's length, over the whole run (warm-up included). */
+    busiestWindow: number;
+    throttled429: number;
+    failures: string[];
+    hostPeakMemoryMiB: number;
+    hostProcess: string;
+    /** CPU per measured backup: the host's, and this process's (the emulator and the engine's side). */
+    cpuMsPerBackup: { host: number; emulatorAndDriver: number };
+}
+
+/** One run; the vault must hold `BULK_WARMUP + plan.secrets` secrets. Restores the real limit afterwards. */
+export async function measureBulk(emulator: RunningEmulator, plan: BulkPlan): Promise<BulkResult> {
+    emulator.faults.setLatency(BULK_LATENCY_MS);
+    emulator.faults.setThrottle({ operations: plan.limit.operations, creations: 300, windowMs: plan.limit.windowMs });
+    const folder = freshFolder(`bulk-${plan.vault}`);
+    const jobs = await manyBackupJobs(emulator.vaults[plan.vault], secretNames(0, BULK_WARMUP + plan.secrets), folder, plan.vault);
+    const pacing: Record<string, string> = plan.pacingPer10Seconds ? { [PACING_CONFIG_KEY]: String(plan.pacingPer10Seconds) } : {};
+    let host: ProviderHost | undefined;
+    try {
+        host = await startHost(emulator, undefined, pacing);
+        const runStart = Date.now();
+        const warmup = await createAll(host, jobs.slice(0, BULK_WARMUP), plan.parallel);
+        const measuredStart = Date.now();
+        const cpuBefore = { host: processCpuMs(host.pid), own: ownCpuMs() };
+        const batch = await createAll(host, jobs.slice(BULK_WARMUP), plan.parallel);
+        const cpu = { host: processCpuMs(host.pid) - cpuBefore.host, own: ownCpuMs() - cpuBefore.own };
+        const log = emulator.requests().filter((r) => r.vault === plan.vault && r.time >= runStart);
+        const rate = (batch.durationsMs.length / batch.elapsedMs) * 1000;
+        return {
+            plan,
+            elapsedMs: round(batch.elapsedMs, 0),
+            secretsPerSecond: round(rate, 1),
+            shareOfVaultLimit: round(rate / (plan.limit.operations / (plan.limit.windowMs / 1000)), 3),
+            vaultRequests: log.filter((r) => r.time >= measuredStart).length,
+            busiestWindow: busiestWindow(log.map((r) => r.time), plan.limit.windowMs),
+            throttled429: log.filter((r) => r.status === 429).length,
+            failures: [...warmup.failures, ...batch.failures],
+            hostPeakMemoryMiB: peakMemoryMiB(host.pid),
+            hostProcess: `pid ${host.pid}: ${commandLine(host.pid)}`,
+            cpuMsPerBackup: { host: round(cpu.host / plan.secrets, 2), emulatorAndDriver: round(cpu.own / plan.secrets, 2) },
+        };
+    } finally {
+        await host?.stop();
+        emulator.faults.setThrottle({ ...VAULT_LIMIT, creations: 300 });
+    }
+}
+
+/** The largest number of `times` (ms, ascending) inside any window of `windowMs`. */
+export function busiestWindow(times: number[], windowMs: number): number {
+    let best = 0;
+    for (let lo = 0, hi = 0; hi < times.length; hi++) {
+        while (times[hi] - times[lo] >= windowMs) lo++;
+        best = Math.max(best, hi - lo + 1);
+    }
+    return best;
+}

@@ -1,0 +1,119 @@
+/**
+ * Turns the measurements into rows (name, value, unit, how it was measured), prints them as a
+ * table and writes `bench/results.json` with the machine it ran on.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import type { SizeResult } from "./provider-size";
+import type { LatencyResult } from "./latency";
+import type { BulkResult } from "./bulk";
+import type { CompareResult } from "./compare";
+import { BULK_LATENCY_MS, BULK_WARMUP } from "./bulk";
+import { LATENCY_WARMUP } from "./latency";
+import { round } from "./stats";
+
+/** One reported figure. */
+export interface Figure {
+    name: string;
+    value: number | string | boolean;
+    unit: string;
+    method: string;
+}
+
+/** Everything one run measured (a phase left out with `--only` is absent). */
+export interface Measurements {
+    size?: SizeResult;
+    latency?: LatencyResult;
+    compare?: CompareResult;
+    bulk?: BulkResult[];
+}
+
+/** The figures, in table order. */
+export function figures(m: Measurements): Figure[] {
+    const rows: Figure[] = [];
+    const add = (name: string, value: Figure["value"], unit: string, method: string): void => void rows.push({ name, value, unit, method });
+    if (m.size) {
+        const { repository: r, installed: i } = m.size;
+        add("__provider size, from the repository", r.bytes, "bytes", `UTF-8 length of __provider registered by a program run under setMocks in the repository; it requires "${r.loads}"`);
+        add("__provider size, installed package", i.bytes, "bytes", `npm pack (${i.tarballFiles} files, ${i.tarballBytes} bytes), \`${i.npmInstall}\` into a scratch project (${i.installMs} ms), a one-resource program there under setMocks; it requires "${i.loads}"`);
+        add("backup through the host from the installed package", i.backupThroughHostFromInstall, "", "Check+Create of that program's SecretBackup through a provider host started in the scratch project; the file landed in the project's ./backups");
+    }
+    if (m.latency) {
+        const l = m.latency;
+        add("host start to first finished backup", l.coldStartToFirstBackupMs, "ms", `spawn of the dynamic-provider host to its first Create answered: host ready + Configure ${l.coldSteps.hostReadyMs} ms, first Check (loads the provider) ${l.coldSteps.firstCheckMs} ms, first Create (token, TLS, backup, file) ${l.coldSteps.firstCreateMs} ms; no added latency`);
+        add("warm backup, median", l.warm.medianMs, "ms", `Check+Create round trips through the host one at a time, ${l.warm.samples} samples after ${1 + LATENCY_WARMUP} unmeasured; no added latency`);
+        add("warm backup, p95", l.warm.p95Ms, "ms", `same ${l.warm.samples} samples (nearest rank); min ${l.warm.minMs}, max ${l.warm.maxMs} ms`);
+    }
+    for (const b of m.bulk ?? []) {
+        const p = b.plan;
+        const limit = `${p.limit.operations} operations/${p.limit.windowMs / 1000} s`;
+        const pacing = p.pacingPer10Seconds ? `provider paced at ${p.pacingPer10Seconds}/10 s` : "provider's default pacing (3,600/10 s)";
+        const how = `${p.secrets} new SecretBackups in one host, ${p.parallel} Check+Create in flight, after ${BULK_WARMUP} unmeasured; emulator limit ${limit} per vault, +${BULK_LATENCY_MS} ms per call; ${pacing}`;
+        const perSecond = p.limit.operations / (p.limit.windowMs / 1000);
+        add(`${p.label}: secrets per second`, b.secretsPerSecond, "/s", `${how}; ${b.elapsedMs} ms first start to last finish`);
+        add(`${p.label}: share of the vault's limit`, round(b.shareOfVaultLimit * 100, 1), "%", `secrets per second / ${perSecond} (${limit}); ${b.vaultRequests} vault requests in the measured part; busiest ${p.limit.windowMs / 1000} s window ${b.busiestWindow} of ${p.limit.operations}`);
+        add(`${p.label}: 429s received`, b.throttled429, "", "status 429 answers to this vault in the emulator's request log during the run (warm-up included)");
+        add(`${p.label}: failures`, b.failures.length, "", "Check or Create calls that failed");
+        add(`${p.label}: CPU per backup, host`, b.cpuMsPerBackup.host, "ms", "utime+stime of the host process from /proc over the measured part / secrets");
+        add(`${p.label}: CPU per backup, emulator + driver`, b.cpuMsPerBackup.emulatorAndDriver, "ms", "process.cpuUsage() of the bench process (in-process emulator, engine-side gRPC client) over the measured part / secrets");
+        add(`${p.label}: host peak memory`, b.hostPeakMemoryMiB, "MiB", `VmHWM of the host process from /proc (${b.hostProcess.slice(0, 90)})`);
+    }
+    if (m.compare) {
+        const c = m.compare;
+        add(`shell loop, per secret (${c.secrets} secrets)`, c.shellLoop.perSecretMs, "ms", `sh while-loop starting one node per secret: ClientSecretCredential + SecretClient.backupSecret + write file; ${c.shellLoop.totalMs} ms total; +${BULK_LATENCY_MS} ms per call`);
+        add(`provider one at a time, per secret (${c.secrets} secrets)`, c.providerSequential.perSecretMs, "ms", `one host from spawn to the ${c.secrets}th finished Check+Create, one in flight; ${c.providerSequential.totalMs} ms total; +${BULK_LATENCY_MS} ms per call`);
+        add("shell loop / provider one at a time", round(c.shellLoop.perSecretMs / c.providerSequential.perSecretMs, 1), "x", "ratio of the two per-secret times");
+        const b16 = m.bulk?.find((b) => b.plan.vault === "bulk16");
+        if (b16) {
+            const perSecret = round(1000 / b16.secretsPerSecond, 2);
+            add("provider 16 in flight, per secret", perSecret, "ms", "1 / secrets per second of the bulk run at 16 in flight");
+            add("shell loop / provider 16 in flight", round(c.shellLoop.perSecretMs / perSecret, 0), "x", "ratio of the two per-secret times");
+        }
+    }
+    return rows;
+}
+
+/** The figures as an aligned text table. */
+export function table(rows: Figure[]): string {
+    const cells = rows.map((r) => [r.name, `${r.value}${r.unit && r.unit !== "x" ? " " + r.unit : r.unit}`]);
+    const w = Math.max(...cells.map((c) => c[0].length), 6);
+    const v = Math.max(...cells.map((c) => c[1].length), 5);
+    const line = `+${"-".repeat(w + 2)}+${"-".repeat(v + 2)}+`;
+    const fmt = (a: string, b: string): string => `| ${a.padEnd(w)} | ${b.padStart(v)} |`;
+    return [line, fmt("figure", "value"), line, ...cells.map(([a, b]) => fmt(a, b)), line].join("\n");
+}
+
+/** The 1, 5 and 15 minute load averages now (other work on the machine slows every figure). */
+export function loadAverage(): string {
+    return os.loadavg().map((l) => round(l, 2)).join(" ");
+}
+
+/** The machine and run facts recorded with the figures. */
+export function machine(loadAverageAtStart: string): Record<string, string | number> {
+    return {
+        loadAverageAtStart,
+        nproc: os.availableParallelism(),
+        cpu: os.cpus()[0]?.model ?? "unknown",
+        memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+        loadAverageAtEnd: loadAverage(),
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+        date: new Date().toISOString(),
+    };
+}
+
+/** Writes the results file (via a temporary file, so a failed run never leaves half a file). */
+export function writeResults(file: string, rows: Figure[], m: Measurements, run: { totalSeconds: number; phaseSeconds: Record<string, number>; loadAverageAtStart: string }): void {
+    const body = {
+        command: "npm run bench",
+        machine: machine(run.loadAverageAtStart),
+        totalSeconds: run.totalSeconds,
+        phaseSeconds: run.phaseSeconds,
+        tls: "verified: the emulator's certificate chains to the bench CA in .cache/bench-ca, trusted through NODE_EXTRA_CA_CERTS",
+        figures: rows,
+        raw: m,
+    };
+    const temp = file.replace(/\.json$/, ".tmp.json");
+    fs.writeFileSync(temp, JSON.stringify(body, null, 2) + "\n");
+    fs.renameSync(temp, file);
+}

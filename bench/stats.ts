@@ -1,0 +1,63 @@
+/** Small measurement helpers for the bench: percentiles, a fixed-seed generator, a host's peak memory. */
+import * as fs from "node:fs";
+
+/** The `p`-th percentile (0-100) of `values` by the nearest-rank method; NaN when empty. */
+export function percentile(values: number[], p: number): number {
+    if (values.length === 0) return NaN;
+    const sorted = [...values].sort((a, b) => a - b);
+    const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+    return sorted[Math.min(rank, sorted.length) - 1];
+}
+
+/** Milliseconds since `start` (a `performance.now()` reading), rounded to 0.01 ms. */
+export function since(start: number): number {
+    return round(performance.now() - start, 2);
+}
+
+/** `value` rounded to `digits` decimals. */
+export function round(value: number, digits = 1): number {
+    const f = 10 ** digits;
+    return Math.round(value * f) / f;
+}
+
+/** A deterministic generator (mulberry32) so secret values are the same on every run. */
+export function seededRandom(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+/**
+ * Peak resident memory (`VmHWM`) of process `pid` in MiB, from /proc; throws naming the pid when
+ * the process is gone or /proc has no such line (the figure would be meaningless).
+ */
+export function peakMemoryMiB(pid: number): number {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
+    if (!match) throw new Error(`/proc/${pid}/status has no VmHWM line`);
+    return round(Number(match[1]) / 1024, 1);
+}
+
+/** The command line of process `pid` (to record which process a memory figure belongs to). */
+export function commandLine(pid: number): string {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+}
+
+/** CPU time (user + system) process `pid` has used so far, in ms, from /proc (clock ticks of 10 ms). */
+export function processCpuMs(pid: number): number {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) start at ") "; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU time (user + system) this process has used so far, in ms. */
+export function ownCpuMs(): number {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+}

@@ -17,14 +17,20 @@ export class RestoreError extends Error {
     }
 }
 
-/** Builds the `RestoreError` for a failed Restore Secret call of backup `location` into `vaultUrl`. */
-export function restoreFailure(e: unknown, location: string, vaultUrl: string): RestoreError {
+/**
+ * Builds the `RestoreError` for a failed Restore Secret call of backup `location` into
+ * `vaultUrl`; `throttledBackoffMs` lists the waits already spent on earlier 429s.
+ */
+export function restoreFailure(e: unknown, location: string, vaultUrl: string, throttledBackoffMs?: number[]): RestoreError {
     const f = factsFromError(e);
     const facts = [f.status !== undefined && `HTTP ${f.status}`, f.code && `code ${f.code}`, f.innerCode && `inner code ${f.innerCode}`, f.requestId && `request id ${f.requestId}`]
         .filter(Boolean)
         .join(", ");
     const said = f.message ? `: ${f.message}` : "";
-    const msg = `Restore of ${location} into ${vaultUrl} failed: ${f.status !== undefined ? "Key Vault answered " : ""}${facts}${said}\nWhat to do: ${advice(f.status, f.code, f.innerCode)}`;
+    const waits = throttledBackoffMs?.length
+        ? `\nThe vault is throttling: all ${throttledBackoffMs.length + 1} attempts were answered 429, backing off ${throttledBackoffMs.map((ms) => ms / 1000).join(", ")} s between them.`
+        : "";
+    const msg = `Restore of ${location} into ${vaultUrl} failed: ${f.status !== undefined ? "Key Vault answered " : ""}${facts}${said}${f.status === 429 ? waits : ""}\nWhat to do: ${advice(f.status, f.code, f.innerCode)}`;
     return new RestoreError(msg, f.status, f.code, f.requestId);
 }
 

@@ -37,6 +37,7 @@ describe("restore from a file backup on the emulator", () => {
                             "in-use": "in-use-value-1a2b",
                             "soft-deleted": "soft-deleted-value-3c4d",
                             "no-permission": "no-permission-value-7e8f",
+                            throttled: "throttled-value-5g6h",
                         },
                     },
                 },
@@ -145,6 +146,24 @@ describe("restore from a file backup on the emulator", () => {
         assert.match(run.stderr, /HTTP 403, code Forbidden, inner code AccessDenied, request id [0-9a-f-]{36}/);
         assert.match(run.stderr, /What to do: .*restore permission/);
         assert.doesNotMatch(run.stderr, new RegExp(emulator.principals[1].clientSecret));
+    });
+
+    it("429s on restore are backed off and retried; when they last, the message says the vault is throttling", async () => {
+        const before = await snapshotSecret(client, "throttled");
+        const { location } = await backUp("throttled");
+        await deleteAndPurge(client, "throttled");
+        const args = { from: location, vaultUrl, credential: credentialFor(emulator), throttleBackoffMs: [20, 40] };
+        emulator.faults.add({ vault: VAULT, operation: "restore", kind: "status", status: 429, count: 3 });
+        await assert.rejects(restoreBackup(args), (e: unknown) => {
+            assert.ok(e instanceof RestoreError, String(e));
+            assert.equal(e.statusCode, 429);
+            assert.match(e.message, /HTTP 429, code Throttled, request id [0-9a-f-]{36}.*\nThe vault is throttling: all 3 attempts were answered 429, backing off 0\.02, 0\.04 s between them\.\nWhat to do: .*throttling/s);
+            return true;
+        });
+        emulator.faults.add({ vault: VAULT, operation: "restore", kind: "status", status: 429, count: 2 });
+        const restored = await restoreBackup(args);
+        assert.equal(restored.secretName, "throttled");
+        assert.deepEqual(await snapshotSecret(client, "throttled"), before);
     });
 
     it("a damaged backup is refused before anything is sent to the vault", async () => {

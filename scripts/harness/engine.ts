@@ -251,6 +251,7 @@ export class LocalStack {
         let exports: PropertyMap = {};
         let error: string | undefined;
         try {
+            await host.getPluginInfo(); // as the engine does when it loads a plugin
             await host.configure(config);
             exports = (await body(host, steps)).exports ?? {};
         } catch (e) {

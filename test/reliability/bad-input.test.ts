@@ -8,7 +8,7 @@ import { startTestEmulator, uniqueName } from "../helpers/emulator";
 import { ProviderHost, assertGone } from "../helpers/host";
 import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
-import { backupStack, exposeText, filesIn, tally, watchEmulator, watchSecret } from "./support";
+import { backupStack, exposeText, filesIn, tally, watchEmulator, watchFolder, watchSecret } from "./support";
 
 // Malformed inputs, each sent to Check through the real dynamic-provider host with the inputs a
 // real program registers (`__provider` included): each must come back as a failure naming the
@@ -61,6 +61,7 @@ describe("reliability: bad input is refused at Check, before any vault request",
         watchSecret("password in a vault URL", PASSWORD);
         watchSecret("SAS signature in a destination", SAS_SIGNATURE);
         fs.mkdirSync(scratch, { recursive: true });
+        watchFolder(scratch);
         const existingFile = path.join(scratch, "a-file");
         fs.writeFileSync(existingFile, "not a folder");
         readonly = unwritableFolder();

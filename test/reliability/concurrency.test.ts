@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { RunningEmulator } from "../../emulator";
 import { secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { uniqueFolder } from "../helpers/program";
-import { backupProblem, backupStack, filesIn, locationFile, tally, watchEmulator, watchSecret, type BackupSpec } from "./support";
+import { backupProblem, backupStack, filesIn, locationFile, tally, watchEmulator, watchFolder, watchSecret, watchTokens, type BackupSpec } from "./support";
 
 // 100 SecretBackups of the same secret in one program: one `pulumi up` sends them all to one
 // provider host at once. Every backup must land in its own file, and every file must verify.
@@ -17,6 +17,7 @@ describe("reliability: 100 backups of the same secret at once", function () {
     before(async () => {
         emulator = await startTestEmulator({ vaults: [VAULT] });
         watchEmulator(emulator);
+        await watchTokens(emulator);
     });
     after(async () => emulator?.close());
 
@@ -26,6 +27,7 @@ describe("reliability: 100 backups of the same secret at once", function () {
         watchSecret("value of the shared secret", value);
         await secretClientFor(emulator, VAULT).setSecret(secretName, value);
         const folder = uniqueFolder("concurrency");
+        watchFolder(folder);
         const specs: BackupSpec[] = Array.from({ length: COUNT }, (_, i) => ({
             name: `copy-${i}`,
             args: { vaultUrl: emulator.vaults[VAULT], secretName, destination: folder },

@@ -12,7 +12,7 @@ import { credentialFor, secretClientFor, startTestEmulator, uniqueName } from ".
 import { startAzurite, type RunningAzurite } from "../helpers/azurite";
 import { assertGone } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
-import { backupProblem, backupStack, filesIn, hashes, locationFile, providerHostPids, tally, waitFor, watchEmulator, watchSecret, type WatchedStack } from "./support";
+import { backupProblem, backupStack, hashes, locationFile, providerHostPids, tally, waitFor, watchEmulator, watchFolder, watchSecret, watchTokens, type WatchedStack } from "./support";
 import type { SecretBackupArgs } from "../../provider/resource";
 
 // Faults injected through the emulator, Azurite and the file system while `pulumi up` runs through
@@ -54,6 +54,8 @@ describe("reliability: faults during a backup through the real provider host", f
     before(async () => {
         emulator = await startTestEmulator({ vaults: [VAULT] });
         watchEmulator(emulator);
+        await watchTokens(emulator);
+        watchFolder(folder);
         client = secretClientFor(emulator, VAULT);
         const stack = backupStack(emulator, [{ name: "earlier", args: { vaultUrl: emulator.vaults[VAULT], secretName: await newSecret("earlier"), destination: folder } }]);
         const up = await stack.up();
@@ -180,7 +182,9 @@ describe("reliability: faults during a backup through the real provider host", f
 
     it("the provider host killed (SIGKILL) in the middle of a create leaves no file and no state; a fresh host completes it", async () => {
         const name = await newSecret("killed");
-        const statePath = path.join(uniqueFolder("faults-state"), "state.json");
+        const stateFolder = uniqueFolder("faults-state");
+        watchFolder(stateFolder);
+        const statePath = path.join(stateFolder, "state.json");
         emulator.faults.add({ vault: VAULT, operation: "backup", kind: "delay", ms: 3000, count: 1 });
         const stack = stackFor(name, {}, { statePath });
         const running = stack.up();

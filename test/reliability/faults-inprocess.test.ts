@@ -8,7 +8,7 @@ import * as ops from "../../provider/operations";
 import type { RunningEmulator } from "../../emulator";
 import { secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { uniqueFolder } from "../helpers/program";
-import { exposeText, hashes, sha256File, tally, watchEmulator, watchSecret } from "./support";
+import { exposeText, hashes, sha256File, tally, watchEmulator, watchFolder, watchSecret, watchTokens } from "./support";
 
 // Faults whose real duration would not fit the suite (the full 1+2+4+8+16 s throttling back-off, the
 // SDK's retries of a long 5xx burst, a vault slower than the 120 s default timeout), run against the
@@ -59,6 +59,8 @@ describe("reliability: long fault storms, with the waits shortened in-process", 
     before(async () => {
         emulator = await startTestEmulator({ vaults: [VAULT] });
         watchEmulator(emulator);
+        await watchTokens(emulator);
+        watchFolder(folder);
         savedAuthority = process.env.AZURE_AUTHORITY_HOST;
         process.env.AZURE_AUTHORITY_HOST = emulator.authorityHost;
     });

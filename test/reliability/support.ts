@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { SecretBackup, type SecretBackupArgs } from "../../provider/resource";
 import { LocalStack, type OperationResult, type ResourceState } from "../helpers/host";
-import { uniqueName } from "../helpers/emulator";
+import { credentialFor, uniqueName } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 
 /** The `SecretBackup` type token as it appears in state. */
@@ -41,9 +41,25 @@ export function exposeText(where: string, text: string | undefined): void {
     if (text) texts.push({ where, text });
 }
 
-/** Every watched value and exposed text, for the leak search. */
-export function leakCorpus(): { needles: Map<string, string>; texts: { where: string; text: string }[] } {
-    return { needles, texts };
+/** Folders whose file names (at any depth) the leak search looks through. */
+const folders = new Set<string>();
+
+/** Adds a folder whose file names the leak search looks through. */
+export function watchFolder(folder: string): void {
+    folders.add(folder);
+}
+
+/** Every watched value, exposed text and watched folder, for the leak search. */
+export function leakCorpus(): { needles: Map<string, string>; texts: { where: string; text: string }[]; folders: string[] } {
+    return { needles, texts, folders: [...folders] };
+}
+
+/** Watches tokens for Key Vault and Storage fetched with principal 0's credential (the one the provider uses). */
+export async function watchTokens(emulator: RunningEmulator): Promise<void> {
+    const credential = credentialFor(emulator);
+    for (const scope of ["https://vault.azure.net/.default", "https://storage.azure.com/.default"]) {
+        watchSecret(`token for ${scope}`, (await credential.getToken(scope))?.token);
+    }
 }
 
 /** Watches the emulator's client secrets, as every test file that starts one must. */

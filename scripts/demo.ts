@@ -7,14 +7,14 @@
  * throughout: this script makes the demo's CA and runs the demo (`demo/main.ts`) in a child with
  * NODE_EXTRA_CA_CERTS pointing at it.
  *
- * Usage: npm run demo [-- --rotate <secret>]... [-- --reset]
+ * Usage: npm run demo [-- --rotate <secret>]... [-- --reset]   (DEMO_DIR=<folder> keeps the state elsewhere)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { loadOrCreateCa } from "../emulator/tls";
-import { DEMO_SECRETS, demoPaths } from "./demo/settings";
+import { DEMO_SECRETS, demoPaths, demoRoot } from "./demo/settings";
 
 const projectRoot = path.resolve(__dirname, "..", "..");
 
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     const rotate = values.rotate ?? [];
     const unknown = rotate.filter((s) => !DEMO_SECRETS.includes(s));
     if (unknown.length) throw new Error(`--rotate: no demo secret named ${unknown.join(", ")} (there are ${DEMO_SECRETS.join(", ")})`);
-    const paths = demoPaths(path.join(projectRoot, ".demo"));
+    const paths = demoPaths(demoRoot(projectRoot));
     if (values.reset) fs.rmSync(paths.root, { recursive: true, force: true });
     const ca = await loadOrCreateCa(paths.ca);
     const child = spawnSync(process.execPath, [path.join(__dirname, "demo", "main.js"), ...rotate], {

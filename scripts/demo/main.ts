@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { forward, type Forwarder } from "./stable-address";
-import { DEMO_SECRETS, DEMO_VAULT, demoPaths, demoSeed, loadSettings, saveSettings, type DemoPaths } from "./settings";
+import { DEMO_SECRETS, DEMO_VAULT, demoPaths, demoRoot, demoSeed, loadSettings, saveSettings, type DemoPaths } from "./settings";
 import { runDemoStack } from "./run-stack";
 import { backupTable } from "./table";
 import { emulatorClient, restoreIntoFreshVault } from "./restore-check";
@@ -56,7 +56,7 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
     }
 }
 
-const paths = demoPaths(path.join(projectRoot, ".demo"));
+const paths = demoPaths(demoRoot(projectRoot));
 runDemo(paths, { caCertPath: path.join(paths.ca, "ca.pem"), caKeyPath: path.join(paths.ca, "ca-key.pem") }, process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 1;

@@ -30,7 +30,12 @@ export interface DemoSettings {
 export const DEMO_VAULT = "demo";
 export const DEMO_SECRETS = ["db-password", "api-key", "storage-connection"];
 
-/** The demo's paths under `root` (the project's `.demo`). */
+/** The demo's folder: `DEMO_DIR` when set (tests use a scratch folder), else the project's `.demo`. */
+export function demoRoot(projectRoot: string): string {
+    return process.env.DEMO_DIR ? path.resolve(process.env.DEMO_DIR) : path.join(projectRoot, ".demo");
+}
+
+/** The demo's paths under `root` (see `demoRoot`). */
 export function demoPaths(root: string): DemoPaths {
     return {
         root,

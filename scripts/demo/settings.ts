@@ -26,8 +26,9 @@ export interface DemoSettings {
     vaultPort: number;
 }
 
-/** The vault the demo backs up, and the secrets seeded into it on the first run. */
+/** The vault the demo backs up. */
 export const DEMO_VAULT = "demo";
+/** The secrets seeded into it on the first run (see `demoSeed`), in table order. */
 export const DEMO_SECRETS = ["db-password", "api-key", "storage-connection"];
 
 /** The demo's folder: `DEMO_DIR` when set (tests use a scratch folder), else the project's `.demo`. */

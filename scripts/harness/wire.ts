@@ -34,14 +34,6 @@ export function stripSecrets<T>(value: T): T {
     return value;
 }
 
-/** Whether any value at any depth is the unknown sentinel. */
-export function containsUnknown(value: unknown): boolean {
-    if (value === UNKNOWN) return true;
-    if (Array.isArray(value)) return value.some(containsUnknown);
-    if (typeof value === "object" && value !== null) return Object.values(value).some(containsUnknown);
-    return false;
-}
-
 /**
  * Converts a property map to a protobuf Struct. `undefined` fails here exactly as it fails in
  * the host ("Unexpected struct type"), so callers see the same error the engine would.

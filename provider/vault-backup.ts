@@ -71,7 +71,7 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
     }
 
     /** Lists the vault and creates the children; runs once, from Pulumi's component constructor. */
-    protected override async initialize(args: pulumi.Inputs, opts?: pulumi.ComponentResourceOptions, name?: string): Promise<VaultBackupData> {
+    protected override async initialize(args: pulumi.Inputs, _opts?: pulumi.ComponentResourceOptions, name?: string): Promise<VaultBackupData> {
         const a = args as CheckedArgs;
         const config = { get: (key: string) => pulumi.runtime.getConfig(key) };
         const listed = await listVaultSecrets(a.vaultUrl, a.apiVersion, programCredential(config));
@@ -93,7 +93,6 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
             locations: collect(backups, (b) => b.location),
             hashes: collect(backups, (b) => b.sha256),
         });
-        void opts;
         return { backups, skipped };
     }
 

@@ -242,5 +242,30 @@ describe("reliability: faults during a backup through the real provider host", f
             assert.equal(sha(await blobs().read(firstBlob.location)), firstBlob.sha256, "the earlier blob is untouched");
             survived("Blob Storage down (host)", "clean failure");
         });
+
+        it("Blob Storage answering 403 (an Azurite whose clock runs a day ahead refuses every token) fails cleanly", async function () {
+            this.timeout(90_000);
+            const saved = process.env.NODE_OPTIONS;
+            process.env.NODE_OPTIONS = `${saved ?? ""} --require ${path.join(__dirname, "clock-skew-preload.js")}`.trim();
+            process.env.RELIABILITY_CLOCK_SKEW_MS = String(24 * 3600_000);
+            let skewed: RunningAzurite | undefined;
+            try {
+                skewed = await startAzurite();
+            } finally {
+                if (saved === undefined) delete process.env.NODE_OPTIONS;
+                else process.env.NODE_OPTIONS = saved;
+                delete process.env.RELIABILITY_CLOCK_SKEW_MS;
+            }
+            try {
+                const name = await newSecret("blob-403");
+                const stack = stackFor(name, { destination: `${skewed.accountUrl}/${uniqueName("refused")}` });
+                const up = await stack.up();
+                assertCleanFailure(stack, up.error, /writing the backup of secret "blob-403-\w+" .* failed: .*403 AuthenticationFailed.*request id/s);
+                assert.equal(sha(await blobs().read(firstBlob.location)), firstBlob.sha256, "the earlier blob is untouched");
+                survived("Blob Storage answering 403 (host, Azurite's clock a day ahead)", "clean failure");
+            } finally {
+                await skewed.stop();
+            }
+        });
     });
 });

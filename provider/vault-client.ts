@@ -97,6 +97,8 @@ export function relaxChallengeVerification(vaultUrl: string): boolean {
 export class VaultClients {
     private readonly clients = new Map<string, SecretClient>();
     private readonly buckets = new Map<string, TokenBucket>();
+    /** Per client, the first call: the SDK learns the bearer challenge from it. */
+    private readonly firstCalls = new Map<SecretClient, Promise<unknown>>();
 
     constructor(private readonly credential: () => TokenCredential, private readonly settings: VaultClientSettings = defaultVaultClientSettings()) {}
 
@@ -107,6 +109,19 @@ export class VaultClients {
      */
     async backupSecret(vaultUrl: string, secretName: string, apiVersion: ApiVersion): Promise<BackupResult> {
         const client = this.client(vaultUrl, apiVersion);
+        // A new client sends each request without a token first and learns the challenge from the
+        // 401; let one call do that alone so a burst does not spend one extra request per backup.
+        const first = this.firstCalls.get(client);
+        if (first) await first.catch(() => undefined);
+        else {
+            const call = this.backupWithRetries(client, vaultUrl, secretName);
+            this.firstCalls.set(client, call);
+            return call;
+        }
+        return this.backupWithRetries(client, vaultUrl, secretName);
+    }
+
+    private async backupWithRetries(client: SecretClient, vaultUrl: string, secretName: string): Promise<BackupResult> {
         const context = { operation: "backup", vaultUrl, secretName };
         const schedule = this.settings.throttleBackoffMs;
         let throttled = 0;

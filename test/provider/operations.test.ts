@@ -387,5 +387,15 @@ describe("SecretBackup operations against the emulator", function () {
                 emulator.faults.setThrottle(false);
             }
         });
+
+        it("a burst on a fresh host spends one bearer challenge in all, not one per backup", async () => {
+            const names = await Promise.all(Array.from({ length: 12 }, () => newSecret("burst")));
+            ops.configure(configFor(0)); // fresh clients: the SDK has not yet seen the vault's challenge
+            const settled = await Promise.allSettled(names.map((n) => ops.create(inputs(n))));
+            assert.deepEqual(settled.filter((s) => s.status === "rejected"), []);
+            const sent = emulator.requests().filter((r) => names.some((n) => r.path === `/secrets/${n}/backup`));
+            assert.equal(sent.filter(isChallenge).length, 1, "one token-less request learned the challenge");
+            assert.equal(sent.length, names.length + 1);
+        });
     });
 });

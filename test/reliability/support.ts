@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { SecretBackup, type SecretBackupArgs } from "../../provider/resource";
@@ -160,6 +161,29 @@ export function backupProblem(state: ResourceState): string | undefined {
     if (!fs.existsSync(file)) return `${file} does not exist`;
     const hash = sha256File(file);
     return hash === state.outputs.sha256 ? undefined : `${file} hashes to ${hash}, state says ${String(state.outputs.sha256)}`;
+}
+
+/**
+ * Makes `folder` unwritable for this process: mode 0500, and immutable (`chattr +i`) when running
+ * as root, which ignores modes. Returns the undo, or undefined (folder left as it was) when this
+ * machine cannot do it (root without the immutable attribute).
+ */
+export function makeUnwritable(folder: string): (() => void) | undefined {
+    const mode = fs.statSync(folder).mode & 0o777;
+    const root = process.getuid?.() === 0;
+    fs.chmodSync(folder, 0o500);
+    if (root) spawnSync("chattr", ["+i", folder]);
+    const undo = (): void => {
+        if (root) spawnSync("chattr", ["-i", folder]);
+        fs.chmodSync(folder, mode);
+    };
+    try {
+        fs.accessSync(folder, fs.constants.W_OK);
+    } catch {
+        return undo;
+    }
+    undo();
+    return undefined;
 }
 
 /** Polls `condition` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */

@@ -2,7 +2,8 @@
  * Backups as files in a folder. Each backup gets a new content-addressed name, is written to a
  * temporary file, fsynced, and linked into place (a hard link fails rather than replace an
  * existing file), then read back and hash-checked. Files are mode 0600; folders this creates are
- * 0700. On any failure nothing of this backup is left in the folder.
+ * 0700. On any failure nothing of this backup is left in the folder; a temporary file left by a
+ * writer that was killed is removed by a later write to the folder once it is 10 minutes old.
  */
 import { promises as fsp, constants as fsc } from "node:fs";
 import * as path from "node:path";
@@ -22,6 +23,7 @@ export class FileDestination implements Destination {
     /** Writes `blob` as a new file and returns its `file://` URL; see the module comment. */
     async write(blob: Uint8Array, record: BackupRecord): Promise<string> {
         await fsp.mkdir(this.folder, { recursive: true, mode: 0o700 });
+        await removeStaleTemporaryFiles(this.folder);
         const finalPath = path.join(this.folder, backupObjectName(record));
         const tempPath = path.join(this.folder, `.${path.basename(finalPath)}.${randomBytes(6).toString("hex")}.tmp`);
         let linked = false;
@@ -135,6 +137,20 @@ async function syncFolder(folder: string): Promise<void> {
         if (code !== "EISDIR" && code !== "EPERM" && code !== "EINVAL") throw error;
     } finally {
         await handle?.close();
+    }
+}
+
+/** Temporary files older than this were left by a writer that died (a killed provider host): no live write takes so long. */
+export const STALE_TEMPORARY_MS = 10 * 60_000;
+const TEMPORARY_NAME = /^\..+\.kvbackup\.[0-9a-f]{12}\.tmp$/;
+
+// A process killed mid-write cannot clean up after itself; the next write in the folder does.
+async function removeStaleTemporaryFiles(folder: string): Promise<void> {
+    const names = await fsp.readdir(folder).catch(() => [] as string[]);
+    for (const name of names.filter((n) => TEMPORARY_NAME.test(n))) {
+        const file = path.join(folder, name);
+        const stat = await fsp.stat(file).catch(() => undefined);
+        if (stat && Date.now() - stat.mtimeMs > STALE_TEMPORARY_MS) await removeQuietly(file);
     }
 }
 

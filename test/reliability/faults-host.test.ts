@@ -11,7 +11,7 @@ import { credentialFor, secretClientFor, startTestEmulator, uniqueName } from ".
 import { startAzurite, type RunningAzurite } from "../helpers/azurite";
 import { assertGone } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
-import { backupProblem, backupStack, hashes, locationFile, makeUnwritable, providerHostPids, tally, waitFor, watchEmulator, watchFolder, watchSecret, watchTokens, type WatchedStack } from "./support";
+import { backupProblem, backupStack, filesIn, hashes, locationFile, makeUnwritable, providerHostPids, tally, waitFor, watchEmulator, watchFolder, watchSecret, watchTokens, type WatchedStack } from "./support";
 import type { SecretBackupArgs } from "../../provider/resource";
 
 // Faults injected through the emulator, Azurite and the file system while `pulumi up` runs through
@@ -161,7 +161,7 @@ describe("reliability: faults during a backup through the real provider host", f
 
     it("a full disk (ENOSPC half-way through the write) fails cleanly: the partial temporary file is removed", async () => {
         const name = await newSecret("full");
-        const preload = path.join(__dirname, "enospc-preload.js");
+        const preload = path.join(__dirname, "fs-fault-preload.js");
         const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${preload}`.trim(), RELIABILITY_ENOSPC_DIR: folder };
         const stack = stackFor(name, {}, { env });
         const up = await stack.up();
@@ -194,6 +194,37 @@ describe("reliability: faults during a backup through the real provider host", f
         const again = await stack.up();
         assertBackedUp(stack, again.error);
         survived("provider host SIGKILLed mid-create, then a fresh host (host)", "backup verified");
+    });
+
+    it("the provider host killed while writing leaves only a hidden partial temporary file, never a backup; once stale, the next write removes it", async () => {
+        const name = await newSecret("killed-writing");
+        const stateFolder = uniqueFolder("faults-state");
+        watchFolder(stateFolder);
+        const statePath = path.join(stateFolder, "state.json");
+        const preload = path.join(__dirname, "fs-fault-preload.js");
+        const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${preload}`.trim(), RELIABILITY_SLOW_WRITE_DIR: folder };
+        const stack = stackFor(name, {}, { statePath, env });
+        const running = stack.up();
+        await waitFor("the temporary file to be half written", () => filesIn(folder).some((f) => f.endsWith(".tmp")));
+        const pids = providerHostPids();
+        assert.equal(pids.length, 1, `one provider host running (${pids.join(", ")})`);
+        process.kill(-pids[0], "SIGKILL");
+        const up = await running;
+        assertGone(pids[0]);
+        assert.match(up.error ?? "", /create failed \(gRPC 1[34]\)/);
+        assert.deepEqual(stack.backups(), [], "the state file claims no backup");
+        const left = filesIn(folder).filter((f) => !(f in earlier));
+        assert.equal(left.length, 1, `only the temporary file is left: ${left.join(", ")}`);
+        assert.match(left[0], /^\..+\.kvbackup\.[0-9a-f]{12}\.tmp$/, "hidden, and not named like a backup");
+        for (const [file, hash] of Object.entries(earlier)) assert.equal(hashes(folder)[file], hash, `earlier backup ${file} untouched`);
+
+        // Eleven minutes later (file times set back), a fresh host's write removes the stale file and completes.
+        const old = new Date(Date.now() - 11 * 60_000);
+        fs.utimesSync(path.join(folder, left[0]), old, old);
+        const fresh = stackFor(name, {}, { statePath });
+        const again = await fresh.up();
+        assertBackedUp(fresh, again.error);
+        survived("provider host SIGKILLed mid-write, stale temporary file removed by the next write (host)", "backup verified");
     });
 
     describe("Blob Storage destination (Azurite)", () => {

@@ -30,11 +30,17 @@ export interface EmulatorOptions {
     host?: string;
     /** Port of the authority/admin server (default 0 = any free port). */
     port?: number;
+    /** Ports for named vaults (a taken port is an error); others get their remembered or a free port. */
+    vaultPorts?: Record<string, number>;
     /** Vault names (default `["demo"]` unless the seed names vaults). */
     vaults?: string[];
     /** A seed file path or object: vaults, secrets, principals (applied when the state is new). */
     seed?: string | Seed;
-    /** Keep state in `dataDir/state.json` across restarts (also the CA, when none is given). */
+    /**
+     * Keep state in `dataDir/state.json` across restarts (also the CA, when none is given). Each
+     * vault's port is kept too, so its URL, an input of every SecretBackup, survives a restart
+     * (a port taken meanwhile falls back to a free one, and the ready line says which).
+     */
     dataDir?: string;
     /** A CA to issue the server certificate from; otherwise one is made. */
     tls?: CaFiles;
@@ -122,13 +128,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         running: () => phase === "running",
     };
     const vaults: Record<string, string> = {};
-    for (const name of Object.keys(state.vaults)) {
+    for (const [name, vault] of Object.entries(state.vaults)) {
         const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
         servers.push(server);
-        const port = await listenOrCleanUp(server, host, 0);
+        const wanted = options.vaultPorts?.[name];
+        const port = wanted !== undefined
+            ? await listenOrCleanUp(server, host, wanted)
+            : await listen(server, host, vault.port ?? 0).catch(() => listenOrCleanUp(server, host, 0));
+        vault.port = port;
         vaults[name] = `https://${urlHost}:${port}`;
         server.on("request", vaultHandler(deps, name, vaults[name]));
     }
+    store.save();
 
     /** A failed start leaves nothing listening and no temp CA behind. */
     async function listenOrCleanUp(server: https.Server, bindHost: string, port: number): Promise<number> {

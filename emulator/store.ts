@@ -41,6 +41,8 @@ export interface VaultState {
     /** clientId -> permissions; a principal not listed gets its own default `permissions`. */
     accessPolicies?: Record<string, SecretPermission[]>;
     secrets: Record<string, SecretEntry>;
+    /** The port this vault last listened on; with `dataDir` a restart asks for it again so its URL stays the same. */
+    port?: number;
     /** Lower-case names purged moments ago -> until when (ms) the name stays blocked (the service's purge lag). */
     purging?: Record<string, number>;
 }

@@ -1,14 +1,13 @@
 /**
  * The demo's run, in the child process that trusts the demo CA (see `scripts/demo.ts`): emulator
- * with the seeded vault at a stable address, optional rotations, the root program, the table, and
+ * with the seeded vault (its URL kept between runs by the emulator's data folder), optional rotations, the root program, the table, and
  * the restore check. Arguments: the `--rotate` secret names.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { startEmulator, type RunningEmulator } from "../../emulator";
-import { forward, type Forwarder } from "./stable-address";
-import { DEMO_SECRETS, DEMO_VAULT, demoPaths, demoRoot, demoSeed, loadSettings, saveSettings, type DemoPaths } from "./settings";
+import { DEMO_SECRETS, DEMO_VAULT, demoPaths, demoRoot, demoSeed, loadSettings, type DemoPaths } from "./settings";
 import { runDemoStack } from "./run-stack";
 import { backupTable } from "./table";
 import { emulatorClient, restoreIntoFreshVault } from "./restore-check";
@@ -20,13 +19,10 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
     const settings = loadSettings(paths);
     const firstRun = !fs.existsSync(paths.emulatorData);
     let emulator: RunningEmulator | undefined;
-    let stable: Forwarder | undefined;
     try {
         emulator = await startEmulator({ dataDir: paths.emulatorData, seed: demoSeed(), vaults: [DEMO_VAULT], backupKey: settings.backupKey, tls });
-        const target = new URL(emulator.vaults[DEMO_VAULT]);
-        stable = await forward(settings.vaultPort, { host: target.hostname, port: Number(target.port) });
-        if (stable.port !== settings.vaultPort) saveSettings(paths, { ...settings, vaultPort: stable.port });
-        const vaultUrl = `https://127.0.0.1:${stable.port}`;
+        // The emulator keeps the vault's port in its data folder, so the URL (an input of every backup) stays the same.
+        const vaultUrl = emulator.vaults[DEMO_VAULT];
         say(`Key Vault emulator: vault "${DEMO_VAULT}" at ${vaultUrl} (${firstRun ? "seeded with" : "kept from the last run:"} ${DEMO_SECRETS.join(", ")}).`);
         const client = emulatorClient(vaultUrl, emulator);
         for (const name of rotate) {
@@ -51,7 +47,6 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
             `all ${check.versions} versions came back with the same ids and values.`);
         say(`Run it again: nothing new is backed up unless a secret changed (try: npm run demo -- --rotate api-key).`);
     } finally {
-        await stable?.close();
         await emulator?.close();
     }
 }

@@ -1,6 +1,6 @@
 /**
  * Where the demo keeps its things (`.demo/`, ignored by git) and what it remembers between runs:
- * the backup key its emulators share, the vault's port, and the seed of a few made-up secrets.
+ * the backup key its emulators share, and the seed of a few made-up secrets.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -22,8 +22,6 @@ export interface DemoPaths {
 export interface DemoSettings {
     /** Shared by the demo's emulators so a backup restores into a fresh one ("same geography"). */
     backupKey: string;
-    /** The vault's stable port (see stable-address.ts); 0 until the first run picks one. */
-    vaultPort: number;
 }
 
 /** The vault the demo backs up. */
@@ -52,13 +50,13 @@ export function demoPaths(root: string): DemoPaths {
 /** Reads the settings, making them on the first run. */
 export function loadSettings(paths: DemoPaths): DemoSettings {
     if (fs.existsSync(paths.settings)) return JSON.parse(fs.readFileSync(paths.settings, "utf8")) as DemoSettings;
-    const settings: DemoSettings = { backupKey: randomBytes(32).toString("base64url"), vaultPort: 0 };
+    const settings: DemoSettings = { backupKey: randomBytes(32).toString("base64url") };
     saveSettings(paths, settings);
     return settings;
 }
 
 /** Writes the settings (mode 0600: the backup key decrypts the demo's backups). */
-export function saveSettings(paths: DemoPaths, settings: DemoSettings): void {
+function saveSettings(paths: DemoPaths, settings: DemoSettings): void {
     fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });
     fs.writeFileSync(paths.settings, JSON.stringify(settings, null, 2) + "\n", { mode: 0o600 });
 }

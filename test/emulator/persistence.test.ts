@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as net from "node:net";
 import type { RunningEmulator } from "../../emulator";
 import * as errors from "../../emulator/errors";
 import { assertKeyVaultError, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
@@ -47,6 +48,36 @@ describe("emulator: persistence (--data) and seeds", () => {
         await (await c2.beginDeleteSecret("kept", { intervalInMs: 10 })).pollUntilDone();
         await c2.purgeDeletedSecret("kept");
         assert.equal((await c2.restoreSecretBackup(blob)).version, kept.properties.version, "the backup key survived the restart");
+    });
+
+    it("keeps each vault's URL across restarts (its port), and falls back to a free port when it was taken", async () => {
+        const dataDir = freshDir();
+        const first = await start({ vaults: ["port-vault"], dataDir });
+        const url = first.vaults["port-vault"];
+        await first.close();
+        const second = await start({ dataDir });
+        assert.equal(second.vaults["port-vault"], url, "same URL after a restart");
+        await secretClientFor(second, "port-vault").setSecret("still-works", "v");
+        await second.close();
+
+        const squatter = net.createServer().listen(Number(new URL(url).port), "127.0.0.1");
+        await new Promise((r) => squatter.once("listening", r));
+        try {
+            const third = await start({ dataDir });
+            assert.notEqual(third.vaults["port-vault"], url, "a taken port is not shared");
+            assert.equal((await secretClientFor(third, "port-vault").getSecret("still-works")).value, "v");
+        } finally {
+            squatter.close();
+        }
+    });
+
+    it("listens on the ports asked for in vaultPorts", async () => {
+        const probe = net.createServer().listen(0, "127.0.0.1");
+        await new Promise((r) => probe.once("listening", r));
+        const port = (probe.address() as net.AddressInfo).port;
+        await new Promise((r) => probe.close(r));
+        const e = await start({ vaults: ["fixed"], vaultPorts: { fixed: port } });
+        assert.equal(e.vaults.fixed, `https://127.0.0.1:${port}`);
     });
 
     it("refuses to start on a damaged data file, naming it, and leaves it as it was", async () => {

@@ -9,7 +9,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { TokenCredential } from "@azure/identity";
 import { BackupInputError, BackupVerificationError } from "./backup-errors";
 import { BlobStorageError } from "./destinations/blob-errors";
-import { looksLikeBlobDestination, parseBlobLocation, redactUrl } from "./destinations/blob-url";
+import { looksLikeBlobDestination, parseBlobLocation } from "./destinations/blob-url";
+import { redactUrl } from "./redact";
 
 /** No Key Vault secret backup comes near this size (500 versions of at most 25 KB each, encrypted). */
 const MAX_BACKUP_BYTES = 64 * 1024 * 1024;

@@ -4,6 +4,7 @@
  * destination itself (`destinations/index.ts`).
  */
 import type { SecretClientOptions } from "@azure/keyvault-secrets";
+import { redactUrl } from "./redact";
 
 /** The string the engine sends in place of a value that is not known yet (during preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -85,13 +86,6 @@ export function vaultUrlProblem(value: unknown): string | undefined {
     return undefined;
 }
 
-/**
- * `value` with any user info, query and fragment replaced by `***`: a URL someone pasted may carry
- * a password or a SAS signature, and check failures are shown and logged.
- */
-export function redactUrl(value: string): string {
-    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^?#]*@/i, "$1***@").replace(/([?#]).*$/s, "$1***");
-}
 
 /** The reason `value` is not a valid secret name, or undefined when it is. */
 export function secretNameProblem(value: unknown): string | undefined {

@@ -84,10 +84,6 @@ export function parseBlobLocation(url: string): Parsed<BlobLocation> {
     return { ok: true, accountUrl: split.accountUrl, account: split.account, container, blobName: rest.join("/") };
 }
 
-/** A URL without query string, fragment or user info, so a SAS token or password never reaches a message. */
-export function redactUrl(url: string): string {
-    return url.replace(/[?#].*$/s, "").replace(/^([a-z]+:\/\/)[^/@]*@/i, "$1");
-}
 
 type Split = Parsed<{ accountUrl: string; account: string; segments: string[] }>;
 

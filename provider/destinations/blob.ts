@@ -8,7 +8,8 @@ import { createHash, randomUUID } from "node:crypto";
 import type { TokenCredential } from "@azure/identity";
 import { BlockBlobClient, ContainerClient, newPipeline, Pipeline, StorageRetryOptions } from "@azure/storage-blob";
 import { BackupRecord, backupObjectName, Destination, StoredState } from "./destination";
-import { BlobDestinationAddress, parseBlobDestination, parseBlobLocation, redactUrl } from "./blob-url";
+import { BlobDestinationAddress, parseBlobDestination, parseBlobLocation } from "./blob-url";
+import { redactUrl } from "../redact";
 import { BlobContext, blobError, translateBlobError } from "./blob-errors";
 
 export { parseBlobDestination, parseBlobLocation, looksLikeBlobDestination } from "./blob-url";

@@ -7,6 +7,7 @@ import type { Destination } from "./destination";
 import { FileDestination, folderProblem } from "./file";
 import { BlobDestination } from "./blob";
 import { looksLikeBlobDestination, parseBlobDestination } from "./blob-url";
+import { redactUrl } from "../redact";
 
 export type { Destination, BackupRecord, StoredState } from "./destination";
 export { backupObjectName } from "./destination";
@@ -28,7 +29,7 @@ export function isBlobDestination(destination: string): boolean {
  */
 export function openDestination(destination: string, options: DestinationOptions = {}): Destination {
     if (!isBlobDestination(destination)) return new FileDestination(destination);
-    if (!options.credential) throw new Error(`destination "${destination}": Blob Storage needs a credential`);
+    if (!options.credential) throw new Error(`destination "${redactUrl(destination)}": Blob Storage needs a credential`);
     return new BlobDestination(destination, options.credential);
 }
 

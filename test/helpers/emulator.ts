@@ -65,3 +65,25 @@ export async function assertKeyVaultError(action: Promise<unknown>, expected: Ke
         return true;
     });
 }
+
+/**
+ * The stack config that gives the provider principal `principalIndex`'s credential, as a user
+ * would set it (`azure-native:clientId`, `clientSecret`, `tenantId`), plus `extra` keys.
+ */
+export function azureNativeConfig(emulator: RunningEmulator, principalIndex = 0, extra: Record<string, string> = {}): Record<string, string> {
+    const p = emulator.principals[principalIndex];
+    return { "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": emulator.tenantId, ...extra };
+}
+
+/**
+ * Points `AZURE_AUTHORITY_HOST` at the emulator's Entra ID stand-in for code running in this
+ * process (the provider reads it, as it would in the host); returns the function that puts it back.
+ */
+export function pointAuthorityHostAt(emulator: RunningEmulator): () => void {
+    const saved = process.env.AZURE_AUTHORITY_HOST;
+    process.env.AZURE_AUTHORITY_HOST = emulator.authorityHost;
+    return () => {
+        if (saved === undefined) delete process.env.AZURE_AUTHORITY_HOST;
+        else process.env.AZURE_AUTHORITY_HOST = saved;
+    };
+}

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
-import { secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { azureNativeConfig, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalStack, dynamicOps } from "../helpers/host";
 import { repoRoot } from "../helpers/paths";
 
@@ -42,14 +42,12 @@ describe("examples/local through the real provider host", function () {
     it("backs the secret up into the example's own secret-backups folder and exports its location and hash", async () => {
         const secretName = uniqueName("example");
         await secretClientFor(emulator, "example").setSecret(secretName, "example-value");
-        const p = emulator.principals[0];
         const stack = new LocalStack({
             projectRoot: exampleRoot, project: "keyvault-backup-local", stack: "dev", program: path.join(exampleRoot, "index.js"),
-            config: {
+            config: azureNativeConfig(emulator, 0, {
                 "keyvault-backup-local:vaultUrl": emulator.vaults.example,
                 "keyvault-backup-local:secretName": secretName,
-                "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": emulator.tenantId,
-            },
+            }),
             env: { AZURE_AUTHORITY_HOST: emulator.authorityHost },
         });
         const up = await stack.up();

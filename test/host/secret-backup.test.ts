@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import type { RunningEmulator } from "../../emulator";
-import { secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { azureNativeConfig, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalStack, OperationResult, ProviderHost, ResourceState, assertGone, dynamicOps } from "../helpers/host";
 import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
@@ -31,15 +31,11 @@ describe("SecretBackup through the real provider host", function () {
 
     /** Stack config: the root program's keys plus the `azure-native:*` credentials of principal `principal`. */
     function stackConfig(secrets: unknown[], destination: string, principal = 0): Record<string, string> {
-        const p = emulator.principals[principal];
-        return {
+        return azureNativeConfig(emulator, principal, {
             "keyvault-backup:vaultUrl": vaultUrl,
             "keyvault-backup:secrets": JSON.stringify(secrets),
             "keyvault-backup:destination": destination,
-            "azure-native:clientId": p.clientId,
-            "azure-native:clientSecret": p.clientSecret,
-            "azure-native:tenantId": emulator.tenantId,
-        };
+        });
     }
 
     function rootStack(config: Record<string, string>, program: string = rootProgram): LocalStack {
@@ -246,8 +242,5 @@ describe("SecretBackup through the real provider host", function () {
         assert.match(preview.error ?? "", /invalid inputs:\n\s+vaultUrl: .+\n\s+secretName: .+/);
     });
 
-    function credentialsConfig(principal: number): Record<string, string> {
-        const p = emulator.principals[principal];
-        return { "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": emulator.tenantId };
-    }
+    const credentialsConfig = (principal: number): Record<string, string> => azureNativeConfig(emulator, principal);
 });

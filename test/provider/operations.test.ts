@@ -10,7 +10,7 @@ import * as ops from "../../provider/operations";
 import { defaultVaultClientSettings } from "../../provider/vault-client";
 import { UNKNOWN } from "../../provider/validate";
 import type { RunningEmulator } from "../../emulator";
-import { startTestEmulator, secretClientFor, uniqueName } from "../helpers/emulator";
+import { azureNativeConfig, pointAuthorityHostAt, startTestEmulator, secretClientFor, uniqueName } from "../helpers/emulator";
 import { scratchRoot } from "../helpers/paths";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -25,15 +25,12 @@ function leaves(v: unknown): unknown[] {
 describe("SecretBackup operations against the emulator", function () {
     let emulator: RunningEmulator;
     let root: string;
-    let savedAuthority: string | undefined;
+    let restoreAuthorityHost = (): void => undefined;
     let logs: string[];
     const secretValues: string[] = [];
 
     function configFor(principal: number, extra: Record<string, string> = {}): { get(k: string): string | undefined } {
-        const p = emulator.principals[principal];
-        const values: Record<string, string> = {
-            "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": emulator.tenantId, ...extra,
-        };
+        const values = azureNativeConfig(emulator, principal, extra);
         return { get: (k) => values[k] };
     }
 
@@ -60,12 +57,10 @@ describe("SecretBackup operations against the emulator", function () {
 
     before(async () => {
         emulator = await startTestEmulator({ vaults: ["demo", "restored"] });
-        savedAuthority = process.env.AZURE_AUTHORITY_HOST;
-        process.env.AZURE_AUTHORITY_HOST = emulator.authorityHost;
+        restoreAuthorityHost = pointAuthorityHostAt(emulator);
     });
     after(async () => {
-        if (savedAuthority === undefined) delete process.env.AZURE_AUTHORITY_HOST;
-        else process.env.AZURE_AUTHORITY_HOST = savedAuthority;
+        restoreAuthorityHost();
         await emulator?.close();
     });
     beforeEach(() => {
@@ -255,8 +250,7 @@ describe("SecretBackup operations against the emulator", function () {
             const other = await startTestEmulator({ seed: { vaults: { rbac: { accessModel: "rbac", secrets: { s1: "v" } }, walled: { firewall: "deny", secrets: { s1: "v" } } } } });
             try {
                 const as = (i: number) => {
-                    const p = other.principals[i];
-                    const values: Record<string, string> = { "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": other.tenantId };
+                    const values = azureNativeConfig(other, i);
                     ops.configure({ get: (k) => values[k] });
                 };
                 process.env.AZURE_AUTHORITY_HOST = other.authorityHost;

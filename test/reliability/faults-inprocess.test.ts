@@ -6,7 +6,7 @@ import sinon from "sinon";
 import * as pulumi from "@pulumi/pulumi";
 import * as ops from "../../provider/operations";
 import type { RunningEmulator } from "../../emulator";
-import { secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { azureNativeConfig, pointAuthorityHostAt, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { uniqueFolder } from "../helpers/program";
 import { exposeText, hashes, sha256File, tally, watchEmulator, watchFolder, watchSecret, watchTokens } from "./support";
 
@@ -18,15 +18,14 @@ const VAULT = "inproc";
 describe("reliability: long fault storms, with the waits shortened in-process", function () {
     this.timeout(30_000);
     let emulator: RunningEmulator;
-    let savedAuthority: string | undefined;
+    let restoreAuthorityHost = (): void => undefined;
     const folder = uniqueFolder("faults-inproc");
     let earlier: Record<string, string>;
     let waits: number[];
     let logs: string[];
 
     function config(): { get(k: string): string | undefined } {
-        const p = emulator.principals[0];
-        const values: Record<string, string> = { "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": emulator.tenantId };
+        const values = azureNativeConfig(emulator);
         return { get: (k) => values[k] };
     }
 
@@ -61,8 +60,7 @@ describe("reliability: long fault storms, with the waits shortened in-process", 
         watchEmulator(emulator);
         await watchTokens(emulator);
         watchFolder(folder);
-        savedAuthority = process.env.AZURE_AUTHORITY_HOST;
-        process.env.AZURE_AUTHORITY_HOST = emulator.authorityHost;
+        restoreAuthorityHost = pointAuthorityHostAt(emulator);
     });
     beforeEach(async () => {
         logs = [];
@@ -79,8 +77,7 @@ describe("reliability: long fault storms, with the waits shortened in-process", 
         emulator.faults.clear();
     });
     after(async () => {
-        if (savedAuthority === undefined) delete process.env.AZURE_AUTHORITY_HOST;
-        else process.env.AZURE_AUTHORITY_HOST = savedAuthority;
+        restoreAuthorityHost();
         ops.configure(undefined);
         await emulator?.close();
     });

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { SecretBackup, type SecretBackupArgs } from "../../provider/resource";
 import { LocalStack, type OperationResult, type ResourceState } from "../helpers/host";
-import { credentialFor, uniqueName } from "../helpers/emulator";
+import { azureNativeConfig, credentialFor, uniqueName } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 
 /** The `SecretBackup` type token as it appears in state. */
@@ -97,7 +97,6 @@ export interface BackupSpec {
  * `azure-native:*` config, state in `statePath` when given. Every run's texts go to the leak search.
  */
 export function backupStack(emulator: RunningEmulator, specs: BackupSpec[], options: { principal?: number; statePath?: string; env?: Record<string, string> } = {}): WatchedStack {
-    const p = emulator.principals[options.principal ?? 0];
     const stack = new LocalStack({
         projectRoot: repoRoot,
         project: "reliability",
@@ -110,7 +109,7 @@ export function backupStack(emulator: RunningEmulator, specs: BackupSpec[], opti
             }
             return exports;
         },
-        config: { "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": emulator.tenantId },
+        config: azureNativeConfig(emulator, options.principal ?? 0),
         secretKeys: ["azure-native:clientSecret"],
         env: { AZURE_AUTHORITY_HOST: emulator.authorityHost, ...options.env },
         statePath: options.statePath,

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { VaultBackup } from "../../provider/vault-backup";
-import { startTestEmulator, uniqueName } from "../helpers/emulator";
+import { azureNativeConfig, pointAuthorityHostAt, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalStack, OperationResult, dynamicOps } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
@@ -18,7 +18,7 @@ const names = Array.from({ length: SECRETS }, (_, i) => `app-secret-${String(i +
 describe(`VaultBackup of a ${SECRETS}-secret vault, throttled like Key Vault`, function () {
     this.timeout(300_000);
     let emulator: RunningEmulator;
-    let savedAuthority: string | undefined;
+    let restoreAuthorityHost = (): void => undefined;
 
     before(async () => {
         const secrets = Object.fromEntries(names.map((n, i) => [n, `value-${i}-${n}`]));
@@ -26,17 +26,14 @@ describe(`VaultBackup of a ${SECRETS}-secret vault, throttled like Key Vault`, f
             seed: { vaults: { "big-vault": { secrets }, "big-vault-scaled": { secrets } } },
             throttle: {}, // the service's limits: 4,000 operations and 300 creations per vault per 10 s
         });
-        savedAuthority = process.env.AZURE_AUTHORITY_HOST;
-        process.env.AZURE_AUTHORITY_HOST = emulator.authorityHost;
+        restoreAuthorityHost = pointAuthorityHostAt(emulator);
     });
     after(async () => {
-        if (savedAuthority === undefined) delete process.env.AZURE_AUTHORITY_HOST;
-        else process.env.AZURE_AUTHORITY_HOST = savedAuthority;
+        restoreAuthorityHost();
         await emulator?.close();
     });
 
     function stack(vault: string, folder: string, config: Record<string, string> = {}): LocalStack {
-        const p = emulator.principals[0];
         return new LocalStack({
             projectRoot: repoRoot,
             project: "vault-200-test",
@@ -45,12 +42,7 @@ describe(`VaultBackup of a ${SECRETS}-secret vault, throttled like Key Vault`, f
                 const backup = new VaultBackup("big", { vaultUrl: emulator.vaults[vault], destination: folder });
                 return { locations: backup.locations, hashes: backup.hashes };
             },
-            config: {
-                "azure-native:clientId": p.clientId,
-                "azure-native:clientSecret": p.clientSecret,
-                "azure-native:tenantId": emulator.tenantId,
-                ...config,
-            },
+            config: azureNativeConfig(emulator, 0, config),
             secretKeys: ["azure-native:clientSecret"],
             env: { AZURE_AUTHORITY_HOST: emulator.authorityHost },
         });

@@ -6,7 +6,7 @@ import type { SecretClient } from "@azure/keyvault-secrets";
 import type { RunningEmulator } from "../../emulator";
 import { VaultBackup, type VaultBackupArgs } from "../../provider/vault-backup";
 import { restoreBackup } from "../../provider/restore";
-import { credentialFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { azureNativeConfig, credentialFor, pointAuthorityHostAt, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalStack, OperationResult, dynamicOps } from "../helpers/host";
 import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
@@ -22,7 +22,7 @@ describe("VaultBackup through the real provider host", function () {
     this.timeout(180_000);
     let emulator: RunningEmulator;
     let client: SecretClient;
-    let savedAuthority: string | undefined;
+    let restoreAuthorityHost = (): void => undefined;
 
     before(async () => {
         emulator = await startTestEmulator({
@@ -47,17 +47,14 @@ describe("VaultBackup through the real provider host", function () {
         });
         client = secretClientFor(emulator, SMALL);
         // The program lists the vault in this process: it reads the authority as the host does.
-        savedAuthority = process.env.AZURE_AUTHORITY_HOST;
-        process.env.AZURE_AUTHORITY_HOST = emulator.authorityHost;
+        restoreAuthorityHost = pointAuthorityHostAt(emulator);
     });
     after(async () => {
-        if (savedAuthority === undefined) delete process.env.AZURE_AUTHORITY_HOST;
-        else process.env.AZURE_AUTHORITY_HOST = savedAuthority;
+        restoreAuthorityHost();
         await emulator?.close();
     });
 
     function stack(args: VaultBackupArgs, principal = 0, config: Record<string, string> = {}): LocalStack {
-        const p = emulator.principals[principal];
         return new LocalStack({
             projectRoot: repoRoot,
             project: "vault-backup-test",
@@ -66,12 +63,7 @@ describe("VaultBackup through the real provider host", function () {
                 const vault = new VaultBackup("vault", args);
                 return { names: vault.secretNames, skipped: vault.skipped, locations: vault.locations, hashes: vault.hashes };
             },
-            config: {
-                "azure-native:clientId": p.clientId,
-                "azure-native:clientSecret": p.clientSecret,
-                "azure-native:tenantId": emulator.tenantId,
-                ...config,
-            },
+            config: azureNativeConfig(emulator, principal, config),
             secretKeys: ["azure-native:clientSecret"],
             env: { AZURE_AUTHORITY_HOST: emulator.authorityHost },
         });

@@ -1,11 +1,11 @@
 /**
  * Runs the root program for the demo: `pulumi up` against a local file backend when a Pulumi CLI
- * is on PATH, otherwise `LocalStack` (the real dynamic-provider host driven as the engine drives
+ * is on PATH, otherwise `LocalEngine` (the real dynamic-provider host driven as the engine drives
  * it). Either way the result is one row per secret.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalStack } from "../harness/engine";
+import { LocalEngine } from "../harness/engine";
 import { findPulumi, runPulumi } from "../harness/pulumi-cli";
 import type { DemoPaths } from "./settings";
 
@@ -50,7 +50,7 @@ export async function runDemoStack(
 async function harnessUp(projectRoot: string, paths: DemoPaths, config: DemoStackConfig, env: Record<string, string>) {
     const stackConfig: Record<string, string> = { ...config.credentials };
     for (const [k, v] of Object.entries(config.program)) stackConfig[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-    const stack = new LocalStack({
+    const stack = new LocalEngine({
         projectRoot, project: PROJECT, stack: STACK, env, statePath: paths.stackState,
         program: path.join(projectRoot, "dist", "program", "index.js"),
         config: stackConfig, secretKeys: ["azure-native:clientSecret"],

@@ -50,7 +50,7 @@ export interface OperationResult {
 export type OtherResourceHandler = (reg: Registration, preview: boolean) => RegistrationResult;
 
 /** How to run one stack. */
-export interface LocalStackOptions {
+export interface LocalEngineOptions {
     /** The project root: the host's working directory. */
     projectRoot: string;
     project: string;
@@ -69,11 +69,11 @@ export interface LocalStackOptions {
 const DYNAMIC_TYPE = /^pulumi-nodejs:dynamic\//;
 
 /** One stack of one project, driven like `pulumi preview/up/refresh/destroy`. */
-export class LocalStack {
+export class LocalEngine {
     private memoryState: StackState = { resources: [] };
     private config: Record<string, string>;
 
-    constructor(private readonly options: LocalStackOptions) {
+    constructor(private readonly options: LocalEngineOptions) {
         this.config = { ...options.config };
     }
 

@@ -1,6 +1,6 @@
 /**
  * The Pulumi CLI, when one is on PATH: found once, run as a child with a local file backend.
- * Where there is none (as on this project's build machines), callers fall back to `LocalStack`.
+ * Where there is none (as on this project's build machines), callers fall back to `LocalEngine`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

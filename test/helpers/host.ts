@@ -1,12 +1,12 @@
 /**
  * The provider-host harness for tests: re-exports `scripts/harness` (the real dynamic-provider
- * host over gRPC, and `LocalStack`, a stand-in for the engine) and adds test assertions.
+ * host over gRPC, and `LocalEngine`, a stand-in for the engine) and adds test assertions.
  */
 import { strict as assert } from "node:assert";
 import type { OperationResult } from "../../scripts/harness/engine";
 
 export { ProviderHost, HostCallError, HostOptions, CheckResult, DiffResult } from "../../scripts/harness/host";
-export { LocalStack, LocalStackOptions, OperationResult, Step, StackState, ResourceState } from "../../scripts/harness/engine";
+export { LocalEngine, LocalEngineOptions, OperationResult, Step, StackState, ResourceState } from "../../scripts/harness/engine";
 export { UNKNOWN, SIG_KEY, SECRET_SIG, stripSecrets } from "../../scripts/harness/wire";
 
 /** Asserts that no process of `pid`'s process group is left (the host and anything it started). */

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { azureNativeConfig, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
-import { LocalStack, dynamicOps } from "../helpers/host";
+import { LocalEngine, dynamicOps } from "../helpers/host";
 import { repoRoot } from "../helpers/paths";
 
 // examples/local as Pulumi would run it: from its own folder (the host's working directory too),
@@ -42,7 +42,7 @@ describe("examples/local through the real provider host", function () {
     it("backs the secret up into the example's own secret-backups folder and exports its location and hash", async () => {
         const secretName = uniqueName("example");
         await secretClientFor(emulator, "example").setSecret(secretName, "example-value");
-        const stack = new LocalStack({
+        const stack = new LocalEngine({
             projectRoot: exampleRoot, project: "keyvault-backup-local", stack: "dev", program: path.join(exampleRoot, "index.js"),
             config: azureNativeConfig(emulator, 0, {
                 "keyvault-backup-local:vaultUrl": emulator.vaults.example,

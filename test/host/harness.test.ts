@@ -2,15 +2,15 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { LocalStack, ProviderHost, SECRET_SIG, SIG_KEY, assertGone, dynamicOps, waitGone } from "../helpers/host";
+import { LocalEngine, ProviderHost, SECRET_SIG, SIG_KEY, assertGone, dynamicOps, waitGone } from "../helpers/host";
 import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 
 // Proves the harness itself with a tiny dynamic resource (fixtures/note.ts), independent of SecretBackup.
 const programPath = path.join(__dirname, "fixtures", "note-program.js");
 
-function noteStack(folder: string, notes: Record<string, string>, greeting = "hello"): LocalStack {
-    return new LocalStack({
+function noteStack(folder: string, notes: Record<string, string>, greeting = "hello"): LocalEngine {
+    return new LocalEngine({
         projectRoot: repoRoot,
         project: "fixture",
         stack: "dev",
@@ -114,7 +114,7 @@ describe("host harness (fixture dynamic provider)", function () {
         });
         const registered = run.registrations.find((r) => r.name === "secret");
         assert.deepEqual(registered?.inputs.text, { [SIG_KEY]: SECRET_SIG, value: "classified" });
-        const stack = new LocalStack({ projectRoot: repoRoot, project: "fixture", stack: "dev", program: programPath, config, secretKeys: ["fixture:secretNote"] });
+        const stack = new LocalEngine({ projectRoot: repoRoot, project: "fixture", stack: "dev", program: programPath, config, secretKeys: ["fixture:secretNote"] });
         const up = await stack.up();
         assert.equal(up.error, undefined, up.hostStderr);
         assert.equal(fs.readFileSync(String((up.exports.files as Record<string, string>).secret), "utf8"), "classified");

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import type { RunningEmulator } from "../../emulator";
 import { azureNativeConfig, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
-import { LocalStack, OperationResult, ProviderHost, ResourceState, assertGone, dynamicOps } from "../helpers/host";
+import { LocalEngine, OperationResult, ProviderHost, ResourceState, assertGone, dynamicOps } from "../helpers/host";
 import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 
@@ -38,8 +38,8 @@ describe("SecretBackup through the real provider host", function () {
         });
     }
 
-    function rootStack(config: Record<string, string>, program: string = rootProgram): LocalStack {
-        return new LocalStack({
+    function rootStack(config: Record<string, string>, program: string = rootProgram): LocalEngine {
+        return new LocalEngine({
             projectRoot: repoRoot, project: "keyvault-backup", stack: uniqueName("st"), program, config,
             secretKeys: ["azure-native:clientSecret"], env: { AZURE_AUTHORITY_HOST: emulator.authorityHost },
         });
@@ -47,7 +47,7 @@ describe("SecretBackup through the real provider host", function () {
 
     // Answered backups (the SDK's first, unauthenticated request of a client gets the 401 challenge).
     const backupCalls = (): number => emulator.requests().filter((r) => r.operation === "backup" && r.status === 200).length;
-    const backups = (stack: LocalStack): ResourceState[] => stack.state.resources.filter((r) => r.type === TYPE);
+    const backups = (stack: LocalEngine): ResourceState[] => stack.state.resources.filter((r) => r.type === TYPE);
     const filesIn = (folder: string): string[] => (fs.existsSync(folder) ? fs.readdirSync(folder).sort() : []);
     const sha256Of = (file: string): string => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
     function ok(result: OperationResult): OperationResult {
@@ -59,7 +59,7 @@ describe("SecretBackup through the real provider host", function () {
         // The steps share one stack and run in order, as a user's commands would.
         let secretName: string;
         let folder: string;
-        let stack: LocalStack;
+        let stack: LocalEngine;
         let secretValues: string[];
         let firstLocation: string;
 
@@ -174,7 +174,7 @@ describe("SecretBackup through the real provider host", function () {
         let version = (await client.setSecret(secretName, "first-value")).properties.version!;
         let unknownInPreview = false;
         const folder = uniqueFolder("host-created");
-        const stack = new LocalStack({
+        const stack = new LocalEngine({
             projectRoot: repoRoot, project: "fixture", stack: uniqueName("st"),
             program: path.join(__dirname, "fixtures", "created-secret-program.js"),
             config: { ...credentialsConfig(0), "fixture:secretName": secretName, "fixture:destination": folder, "fixture:revision": "1" },

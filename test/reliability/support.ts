@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { SecretBackup, type SecretBackupArgs } from "../../provider/resource";
-import { LocalStack, type OperationResult, type ResourceState } from "../helpers/host";
+import { LocalEngine, type OperationResult, type ResourceState } from "../helpers/host";
 import { azureNativeConfig, credentialFor, uniqueName } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 
@@ -97,7 +97,7 @@ export interface BackupSpec {
  * `azure-native:*` config, state in `statePath` when given. Every run's texts go to the leak search.
  */
 export function backupStack(emulator: RunningEmulator, specs: BackupSpec[], options: { principal?: number; statePath?: string; env?: Record<string, string> } = {}): WatchedStack {
-    const stack = new LocalStack({
+    const stack = new LocalEngine({
         projectRoot: repoRoot,
         project: "reliability",
         stack: uniqueName("st"),
@@ -117,9 +117,9 @@ export function backupStack(emulator: RunningEmulator, specs: BackupSpec[], opti
     return new WatchedStack(stack);
 }
 
-/** A `LocalStack` whose every result (state, exports, host logs, error) is exposed to the leak search. */
+/** A `LocalEngine` whose every result (state, exports, host logs, error) is exposed to the leak search. */
 export class WatchedStack {
-    constructor(readonly stack: LocalStack) {}
+    constructor(readonly stack: LocalEngine) {}
 
     /** `pulumi up`. */
     async up(): Promise<OperationResult> {
@@ -196,7 +196,7 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
 
 /**
  * Pids of the dynamic-provider hosts this process started (its children running the host entry
- * point), read from /proc: how a test finds the host `LocalStack` started, to kill it.
+ * point), read from /proc: how a test finds the host `LocalEngine` started, to kill it.
  */
 export function providerHostPids(): number[] {
     const pids: number[] = [];

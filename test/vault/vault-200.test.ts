@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { VaultBackup } from "../../provider/vault-backup";
 import { azureNativeConfig, pointAuthorityHostAt, startTestEmulator, uniqueName } from "../helpers/emulator";
-import { LocalStack, OperationResult, dynamicOps } from "../helpers/host";
+import { LocalEngine, OperationResult, dynamicOps } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 
@@ -33,8 +33,8 @@ describe(`VaultBackup of a ${SECRETS}-secret vault, throttled like Key Vault`, f
         await emulator?.close();
     });
 
-    function stack(vault: string, folder: string, config: Record<string, string> = {}): LocalStack {
-        return new LocalStack({
+    function stack(vault: string, folder: string, config: Record<string, string> = {}): LocalEngine {
+        return new LocalEngine({
             projectRoot: repoRoot,
             project: "vault-200-test",
             stack: uniqueName("st"),

@@ -7,7 +7,7 @@ import type { RunningEmulator } from "../../emulator";
 import { VaultBackup, type VaultBackupArgs } from "../../provider/vault-backup";
 import { restoreBackup } from "../../provider/restore";
 import { azureNativeConfig, credentialFor, pointAuthorityHostAt, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
-import { LocalStack, OperationResult, dynamicOps } from "../helpers/host";
+import { LocalEngine, OperationResult, dynamicOps } from "../helpers/host";
 import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 import { deleteAndPurge, snapshotSecret } from "../restore/vault-snapshot";
@@ -54,8 +54,8 @@ describe("VaultBackup through the real provider host", function () {
         await emulator?.close();
     });
 
-    function stack(args: VaultBackupArgs, principal = 0, config: Record<string, string> = {}): LocalStack {
-        return new LocalStack({
+    function stack(args: VaultBackupArgs, principal = 0, config: Record<string, string> = {}): LocalEngine {
+        return new LocalEngine({
             projectRoot: repoRoot,
             project: "vault-backup-test",
             stack: uniqueName("st"),
@@ -75,12 +75,12 @@ describe("VaultBackup through the real provider host", function () {
     }
     const answered = (op: string): number => emulator.requests().filter((r) => r.operation === op && r.status === 200).length;
     const sha256Of = (location: string): string => createHash("sha256").update(fs.readFileSync(fileURLToPath(location))).digest("hex");
-    const childNames = (s: LocalStack): string[] =>
+    const childNames = (s: LocalEngine): string[] =>
         s.state.resources.filter((r) => r.type === TYPE).map((r) => r.urn.split("::").pop()!).sort();
 
     describe("a small vault: filter, preview, up, add and remove secrets", () => {
         let folder: string;
-        let s: LocalStack;
+        let s: LocalEngine;
         let firstLocations: Record<string, string>;
 
         before(() => {

@@ -4,7 +4,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import type { SecretClient } from "@azure/keyvault-secrets";
-import type { RunningEmulator } from "../../emulator";
+import type { FaultSpec, RunningEmulator } from "../../emulator";
 import { ContainerClient } from "@azure/storage-blob";
 import { BlobDestination } from "../../provider/destinations/blob";
 import { credentialFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
@@ -97,36 +97,44 @@ describe("reliability: faults during a backup through the real provider host", f
         tally.faults.push({ name, outcome, ok: true });
     }
 
-    it("a 429 storm without Retry-After that ends within the back-off budget (2 answers: 1 s + 2 s) is survived", async () => {
-        const name = await newSecret("storm-short");
-        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "status", status: 429, count: 2 });
-        const stack = stackFor(name);
-        const up = await stack.up();
-        assertBackedUp(stack, up.error);
-        assert.deepEqual(backupStatuses(name), [429, 429, 200]);
-        survived("429 storm within the back-off budget (host, real 1+2 s waits)", "backup verified");
-    });
-
-    it("a 500 and a 503 in a row are retried by the SDK and the backup completes", async () => {
-        const name = await newSecret("burst-5xx");
-        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "status", status: 500, count: 1 });
-        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "status", status: 503, count: 1 });
-        const stack = stackFor(name);
-        const up = await stack.up();
-        assertBackedUp(stack, up.error);
-        assert.deepEqual(backupStatuses(name), [500, 503, 200]);
-        survived("500 + 503 burst (host)", "backup verified");
-    });
-
-    it("a connection dropped mid-response is retried and the backup completes", async () => {
-        const name = await newSecret("drop-once");
-        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "drop", count: 1 });
-        const stack = stackFor(name);
-        const up = await stack.up();
-        assertBackedUp(stack, up.error);
-        assert.deepEqual(backupStatuses(name), [0, 200]);
-        survived("connection dropped mid-response (host)", "backup verified");
-    });
+    // Faults the provider rides out: each ends in a complete backup, and the vault saw exactly `statuses`.
+    const survivable: { title: string; prefix: string; faults: FaultSpec[]; statuses: number[]; label: string }[] = [
+        {
+            title: "a 429 storm without Retry-After that ends within the back-off budget (2 answers: 1 s + 2 s) is survived",
+            prefix: "storm-short",
+            faults: [{ vault: VAULT, operation: "backup", kind: "status", status: 429, count: 2 }],
+            statuses: [429, 429, 200],
+            label: "429 storm within the back-off budget (host, real 1+2 s waits)",
+        },
+        {
+            title: "a 500 and a 503 in a row are retried by the SDK and the backup completes",
+            prefix: "burst-5xx",
+            faults: [
+                { vault: VAULT, operation: "backup", kind: "status", status: 500, count: 1 },
+                { vault: VAULT, operation: "backup", kind: "status", status: 503, count: 1 },
+            ],
+            statuses: [500, 503, 200],
+            label: "500 + 503 burst (host)",
+        },
+        {
+            title: "a connection dropped mid-response is retried and the backup completes",
+            prefix: "drop-once",
+            faults: [{ vault: VAULT, operation: "backup", kind: "drop", count: 1 }],
+            statuses: [0, 200],
+            label: "connection dropped mid-response (host)",
+        },
+    ];
+    for (const c of survivable) {
+        it(c.title, async () => {
+            const name = await newSecret(c.prefix);
+            for (const fault of c.faults) emulator.faults.add(fault);
+            const stack = stackFor(name);
+            const up = await stack.up();
+            assertBackedUp(stack, up.error);
+            assert.deepEqual(backupStatuses(name), c.statuses);
+            survived(c.label, "backup verified");
+        });
+    }
 
     it("a vault that is not listening fails cleanly, saying it could not be reached", async () => {
         const name = uniqueName("nobody");

@@ -105,9 +105,12 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
     }
 }
 
-/** The child resource name for `secretName`: stable across runs, unique within the component. */
+/**
+ * The child resource name for `secretName`: stable across runs, and unique across components
+ * because `/` cannot occur in a secret name (with `-`, "a" + "b-c" and "a-b" + "c" would collide).
+ */
 export function childName(componentName: string, secretName: string): string {
-    return `${componentName}-${secretName}`;
+    return `${componentName}/${secretName}`;
 }
 
 interface CheckedArgs {

@@ -4,7 +4,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import type { RunningEmulator } from "../../emulator";
-import { VaultBackup, type VaultBackupArgs } from "../../provider/vault-backup";
+import { VaultBackup, childName, type VaultBackupArgs } from "../../provider/vault-backup";
 import { restoreBackup } from "../../provider/restore";
 import { azureNativeConfig, credentialFor, pointAuthorityHostAt, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalEngine, OperationResult, dynamicOps } from "../helpers/host";
@@ -110,7 +110,7 @@ describe("VaultBackup through the real provider host", function () {
                 assert.match(location, new RegExp(`_${name}_.*\\.kvbackup$`));
                 assert.equal(sha256Of(location), hashes[name]);
             }
-            assert.deepEqual(childNames(s), ["vault-api-key", "vault-db-password"]);
+            assert.deepEqual(childNames(s), ["vault/api-key", "vault/db-password"]);
             const everything = JSON.stringify(s.state) + JSON.stringify(up.exports) + up.hostStdout + up.hostStderr;
             assert.doesNotMatch(everything, /db-v1-q8w7|db-v2-e6r5|api-key-t4y3|all-permissions-secret-1/, "no secret value or client secret in state, outputs or logs");
         });
@@ -136,12 +136,17 @@ describe("VaultBackup through the real provider host", function () {
             await deleteAndPurge(client, "api-key");
             const up = ok(await s.up());
             assert.deepEqual(dynamicOps(up).sort(), ["delete", "same", "same"]);
-            assert.deepEqual(childNames(s), ["vault-db-password", "vault-new-secret"]);
+            assert.deepEqual(childNames(s), ["vault/db-password", "vault/new-secret"]);
             const kept = firstLocations["api-key"];
             assert.ok(fs.existsSync(fileURLToPath(kept)), "the backup file outlives its resource");
             await restoreBackup({ from: kept, vaultUrl: emulator.vaults[SMALL], credential: credentialFor(emulator) });
             assert.deepEqual(await snapshotSecret(client, "api-key"), before);
         });
+    });
+
+    it("child names never collide across components (\"a\" + \"b-c\" and \"a-b\" + \"c\")", () => {
+        assert.notEqual(childName("a", "b-c"), childName("a-b", "c"));
+        assert.equal(childName("nightly", "db-password"), "nightly/db-password");
     });
 
     it("an identity without the list permission fails the program with Key Vault's 403 and says to grant list", async () => {

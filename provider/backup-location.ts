@@ -31,7 +31,7 @@ export function parseBackupLocation(location: string): BackupLocation {
         try {
             file = fileURLToPath(location);
         } catch (e) {
-            throw new BackupInputError("location", `location ${location} is not a usable file:// URL (${(e as Error).message})`);
+            throw new BackupInputError("location", `location ${redactUrl(location)} is not a usable file:// URL (${(e as Error).message})`);
         }
         return { kind: "file", path: file, url: pathToFileURL(file).href };
     }
@@ -41,7 +41,7 @@ export function parseBackupLocation(location: string): BackupLocation {
         return { kind: "blob", url: location };
     }
     if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(location)) {
-        throw new BackupInputError("location", `location ${location} is neither a file path, a file:// URL nor an https:// Blob Storage URL`);
+        throw new BackupInputError("location", `location ${redactUrl(location)} is neither a file path, a file:// URL nor an https:// Blob Storage URL`);
     }
     const file = path.resolve(location);
     return { kind: "file", path: file, url: pathToFileURL(file).href };

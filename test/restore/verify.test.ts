@@ -103,4 +103,15 @@ describe("verifyBackup on files", () => {
             });
         });
     }
+
+    for (const location of ["ftp://backup-user:pw-7f3kq9@files.example/x.kvbackup", "file://backup-user:pw-7f3kq9@otherhost/x.kvbackup"]) {
+        it(`refuses ${location.split(":")[0]}:// with a password in it without echoing the password`, async () => {
+            await assert.rejects(verifyBackup(location), (e: unknown) => {
+                assert.ok(e instanceof BackupInputError, String(e));
+                assert.equal(e.input, "location");
+                assert.doesNotMatch(e.message, /pw-7f3kq9/);
+                return true;
+            });
+        });
+    }
 });

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { pathToFileURL, fileURLToPath } from "node:url";
 import { backupObjectName, type BackupRecord, type Destination, type StoredState } from "./destination";
+import { redactUrl } from "../redact";
 
 /** A folder, given as a path (relative to the working directory, the Pulumi project) or `file://` URL. */
 export class FileDestination implements Destination {
@@ -81,7 +82,7 @@ export async function folderProblem(destination: string): Promise<string | undef
     try {
         folder = folderPath(destination);
     } catch (error) {
-        return `"${destination}" is not a usable path: ${(error as Error).message}`;
+        return `"${redactUrl(destination)}" is not a usable path: ${(error as Error).message}`;
     }
     for (let dir = folder; ; dir = path.dirname(dir)) {
         const stat = await fsp.stat(dir).catch(() => undefined);

@@ -117,6 +117,12 @@ describe("file destination", () => {
         }
     });
 
+    it("folderProblem: a file:// URL carrying a password is refused without echoing the password", async () => {
+        const reason = await folderProblem("file://backup-user:pw-7f3kq9@otherhost/backups");
+        assert.match(reason ?? "", /is not a usable path/);
+        assert.doesNotMatch(reason ?? "", /pw-7f3kq9/);
+    });
+
     it("destinationProblem: Blob Storage URLs are checked by the blob URL rules (container required, no SAS query)", async () => {
         assert.equal(await destinationProblem("https://acct.blob.core.windows.net/backups/prefix"), undefined);
         assert.match((await destinationProblem("https://acct.blob.core.windows.net/")) ?? "", /names no container/);

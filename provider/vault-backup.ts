@@ -37,7 +37,7 @@ interface VaultBackupData {
 
 /**
  * Backs up every secret of a vault (optionally filtered by `include`/`exclude`) as one child
- * `SecretBackup` each, named `<name>-<secret name>` so a secret keeps its backup across runs.
+ * `SecretBackup` each, named `<name>/<secret name>` (see `childName`) so a secret keeps its backup across runs.
  *
  * The vault is listed while the program runs, with the same credential rules as the provider
  * (`azure-native:*` config, else the environment): the identity needs the secrets `list`

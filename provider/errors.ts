@@ -54,6 +54,12 @@ export function formatVaultError(context: VaultCallContext, facts: VaultErrorFac
     return `${head}${detail}${said}${throttled}\nWhat to do: ${advice(context, facts)}`;
 }
 
+// The RBAC data action each operation this package calls needs (VaultBackup lists, SecretBackup backs up).
+const RBAC_DATA_ACTIONS: Record<string, string> = {
+    backup: "Microsoft.KeyVault/vaults/secrets/backup/action",
+    list: "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+};
+
 /** One line of advice for the failure's status and codes. */
 function advice(context: VaultCallContext, f: VaultErrorFacts): string {
     const inner = f.innerCode ?? "";
@@ -64,7 +70,8 @@ function advice(context: VaultCallContext, f: VaultErrorFacts): string {
         return `allow this machine's address through the vault's firewall (Networking settings of ${context.vaultUrl}), or run from a network the vault trusts.`;
     }
     if (f.status === 403 && inner === "ForbiddenByRbac") {
-        return `assign the identity a role with the data action Microsoft.KeyVault/vaults/secrets/backup/action on the vault (e.g. "Key Vault Secrets Officer"), then retry.`;
+        const action = RBAC_DATA_ACTIONS[context.operation] ?? RBAC_DATA_ACTIONS.backup;
+        return `assign the identity a role with the data action ${action} on the vault (e.g. "Key Vault Secrets Officer"), then retry.`;
     }
     if (f.status === 403 && inner === "SecretDisabled") {
         return `enable the secret "${context.secretName}" (Backup Secret refuses disabled secrets), or remove this backup.`;

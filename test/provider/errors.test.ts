@@ -34,6 +34,13 @@ describe("Key Vault error messages", () => {
         });
     }
 
+    it("403 ForbiddenByRbac while listing a vault names the list data action, not the backup one", () => {
+        const listing = { operation: "list", vaultUrl: "https://myvault.vault.azure.net", secretName: "*" };
+        const message = formatVaultError(listing, { status: 403, code: "Forbidden", innerCode: "ForbiddenByRbac" });
+        assert.match(message, /What to do: .*Microsoft\.KeyVault\/vaults\/secrets\/readMetadata\/action/);
+        assert.doesNotMatch(message, /backup\/action/);
+    });
+
     it("reads status, code, inner code, message and request id from the SDK's RestError shape", () => {
         const restError = {
             name: "RestError", statusCode: 403, code: "Forbidden", message: "long sdk text",

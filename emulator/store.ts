@@ -100,12 +100,18 @@ export class Store {
         const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
         const fd = fs.openSync(tmp, "w", 0o600);
         try {
-            fs.writeSync(fd, JSON.stringify({ format: FORMAT, ...this.state }));
-            fs.fsyncSync(fd);
-        } finally {
-            fs.closeSync(fd);
+            try {
+                fs.writeSync(fd, JSON.stringify({ format: FORMAT, ...this.state }));
+                fs.fsyncSync(fd);
+            } finally {
+                fs.closeSync(fd);
+            }
+            fs.renameSync(tmp, this.file);
+        } catch (e) {
+            // A half-written copy holds secret values and would pile up: never leave it behind.
+            fs.rmSync(tmp, { force: true });
+            throw e;
         }
-        fs.renameSync(tmp, this.file);
     }
 }
 

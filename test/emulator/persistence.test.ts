@@ -6,6 +6,9 @@ import type { RunningEmulator } from "../../emulator";
 import * as errors from "../../emulator/errors";
 import { assertKeyVaultError, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { scratchRoot } from "../helpers/paths";
+import sinon from "sinon";
+import { Store } from "../../emulator/store";
+import { initialState } from "../../emulator/seed";
 
 describe("emulator: persistence (--data) and seeds", () => {
     const running: RunningEmulator[] = [];
@@ -78,6 +81,21 @@ describe("emulator: persistence (--data) and seeds", () => {
         await new Promise((r) => probe.close(r));
         const e = await start({ vaults: ["fixed"], vaultPorts: { fixed: port } });
         assert.equal(e.vaults.fixed, `https://127.0.0.1:${port}`);
+    });
+
+    it("a save that fails (disk full) throws and leaves no temporary file (it would hold secret values) in the data folder", () => {
+        const dataDir = freshDir();
+        const store = Store.open(dataDir, () => initialState({}, ["full-vault"], undefined));
+        // The module object itself (not the import wrapper), so the store's calls see the stub.
+        const realFs = require("node:fs") as typeof fs;
+        const stub = sinon.stub(realFs, "writeSync").throws(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }));
+        try {
+            assert.throws(() => store.save(), /ENOSPC/);
+        } finally {
+            stub.restore();
+        }
+        assert.deepEqual(fs.readdirSync(dataDir).filter((f) => f.endsWith(".tmp")), []);
+        assert.ok(fs.existsSync(path.join(dataDir, "state.json")), "the earlier state file stays");
     });
 
     it("refuses to start on a damaged data file, naming it, and leaves it as it was", async () => {

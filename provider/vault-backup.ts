@@ -25,6 +25,12 @@ export interface VaultBackupArgs {
     triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
     /** Key Vault API version for listing and every backup; default `7.4`. A plain string. */
     apiVersion?: string;
+    /**
+     * Also back up secrets whose current version is disabled (default false: they are skipped with
+     * a warning). Key Vault refuses to read a disabled secret (403 SecretDisabled); whether Backup
+     * Secret accepts one is not documented, so this is the way to find out without losing it silently.
+     */
+    includeDisabled?: boolean;
 }
 
 /** The type token of `VaultBackup` components. */
@@ -44,7 +50,7 @@ interface VaultBackupData {
  * permission as well as `backup`. A secret added to the vault gets a backup on the next
  * `pulumi up`; a secret removed from the vault (or filtered out) drops its `SecretBackup`, whose
  * deletion keeps the backup files. Secrets whose current version is disabled are skipped with a
- * warning (Backup Secret refuses them). The provider paces Backup Secret calls per vault, so a
+ * warning and listed in `skipped`, unless `includeDisabled` is set. The provider paces Backup Secret calls per vault, so a
  * large vault is not throttled into failure.
  */
 export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
@@ -77,9 +83,9 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
         const listed = await listVaultSecrets(a.vaultUrl, a.apiVersion, programCredential(config));
         const filter = nameFilter(a.include, a.exclude);
         const chosen = listed.filter((s) => filter.accepts(s.name));
-        const skipped = chosen.filter((s) => !s.enabled).map((s) => s.name);
+        const skipped = a.includeDisabled ? [] : chosen.filter((s) => !s.enabled).map((s) => s.name);
         const backups: Record<string, SecretBackup> = {};
-        for (const s of chosen.filter((x) => x.enabled)) {
+        for (const s of chosen.filter((x) => a.includeDisabled || x.enabled)) {
             backups[s.name] = new SecretBackup(
                 childName(name!, s.name),
                 { vaultUrl: a.vaultUrl, secretName: s.name, destination: a.destination, triggers: a.triggers, apiVersion: a.apiVersion },
@@ -99,7 +105,7 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
     private report(a: CheckedArgs, listed: number, chosen: number, skipped: string[], unmatched: string[]): void {
         pulumi.log.info(`${a.vaultUrl}: ${listed} secrets listed, ${chosen} backed up`, this);
         if (skipped.length) {
-            pulumi.log.warn(`not backed up because their current version is disabled (Backup Secret refuses them): ${skipped.join(", ")}`, this);
+            pulumi.log.warn(`not backed up because their current version is disabled (set includeDisabled to try them): ${skipped.join(", ")}`, this);
         }
         if (unmatched.length) pulumi.log.warn(`include patterns that match no secret in ${a.vaultUrl}: ${unmatched.join(", ")}`, this);
     }
@@ -120,6 +126,7 @@ interface CheckedArgs {
     destination?: pulumi.Input<string>;
     triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
     apiVersion: ApiVersion;
+    includeDisabled: boolean;
 }
 
 function checkedArgs(args: VaultBackupArgs): CheckedArgs {
@@ -129,7 +136,7 @@ function checkedArgs(args: VaultBackupArgs): CheckedArgs {
     const versionProblem = apiVersionProblem(apiVersion);
     if (versionProblem) throw new Error(`VaultBackup: apiVersion: ${versionProblem}`);
     nameFilter(args.include, args.exclude); // throws naming the bad pattern, before anything is listed
-    const checked: CheckedArgs = { vaultUrl: normalizeVaultUrl(args.vaultUrl), apiVersion: apiVersion as ApiVersion };
+    const checked: CheckedArgs = { vaultUrl: normalizeVaultUrl(args.vaultUrl), apiVersion: apiVersion as ApiVersion, includeDisabled: args.includeDisabled === true };
     if (args.include !== undefined) checked.include = args.include;
     if (args.exclude !== undefined) checked.exclude = args.exclude;
     if (args.destination !== undefined) checked.destination = args.destination;

@@ -13,7 +13,7 @@ import { isLoopbackHost, type ApiVersion } from "./validate";
 /** One listed secret: only what decides whether it is backed up. Never a value. */
 export interface ListedSecret {
     name: string;
-    /** False when the current version is disabled (Backup Secret refuses those). */
+    /** False when the current version is disabled (VaultBackup skips those unless told otherwise). */
     enabled: boolean;
 }
 

@@ -144,6 +144,16 @@ describe("VaultBackup through the real provider host", function () {
         });
     });
 
+    it("includeDisabled: a secret whose current version is disabled is backed up too, not skipped", async () => {
+        const folder = uniqueFolder("vault-disabled");
+        const up = ok(await stack({ vaultUrl: emulator.vaults[SMALL], destination: folder, include: ["disabled-one"], includeDisabled: true }).up());
+        assert.deepEqual(dynamicOps(up), ["create"]);
+        assert.deepEqual(up.exports.skipped, []);
+        const locations = up.exports.locations as Record<string, string>;
+        assert.deepEqual(Object.keys(locations), ["disabled-one"]);
+        assert.equal(sha256Of(locations["disabled-one"]), (up.exports.hashes as Record<string, string>)["disabled-one"]);
+    });
+
     it("child names never collide across components (\"a\" + \"b-c\" and \"a-b\" + \"c\")", () => {
         assert.notEqual(childName("a", "b-c"), childName("a-b", "c"));
         assert.equal(childName("nightly", "db-password"), "nightly/db-password");

@@ -83,9 +83,9 @@ async function readBlob(url: string, credential: TokenCredential | undefined): P
     if (!where.ok) throw new BackupInputError("location", where.reason);
     // Loaded here so that reading a file does not load the Storage and identity libraries.
     const { openDestination } = await import("./destinations");
-    const { createCredential, credentialSettings } = await import("./credentials");
+    const { environmentCredential } = await import("./credentials");
     const destination = openDestination(`${where.accountUrl}/${where.container}`, {
-        credential: credential ?? createCredential(credentialSettings(undefined)),
+        credential: credential ?? environmentCredential(),
     });
     try {
         return await destination.read(url);

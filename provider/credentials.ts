@@ -36,7 +36,7 @@ export const AUTHORITY_HOSTS: Record<string, string> = {
  * Throws when `azure-native:environment` names an unknown cloud.
  */
 export function credentialSettings(config: ConfigSource | undefined, env: NodeJS.ProcessEnv = process.env): CredentialSettings {
-    const get = (key: string): string | undefined => nonEmpty(safeGet(config, `azure-native:${key}`));
+    const get = (key: string): string | undefined => nonEmpty(configValue(config, `azure-native:${key}`));
     const environment = get("environment")?.toLowerCase();
     if (environment && !AUTHORITY_HOSTS[environment]) {
         throw new Error(`azure-native:environment "${environment}" is not one of ${Object.keys(AUTHORITY_HOSTS).join(", ")}`);
@@ -76,11 +76,22 @@ function nonEmpty(value: string | undefined): string | undefined {
     return value === undefined || value === "" ? undefined : value;
 }
 
-// The host's Config throws on a missing raw config (Configure never called); treat that as empty.
-function safeGet(config: ConfigSource | undefined, key: string): string | undefined {
+/**
+ * The value of `key` in `config`, or undefined. The host's Config throws on a missing raw config
+ * (Configure never called); that counts as empty.
+ */
+export function configValue(config: ConfigSource | undefined, key: string): string | undefined {
     try {
         return config?.get(key);
     } catch {
         return undefined;
     }
+}
+
+/**
+ * The credential the environment describes (AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID,
+ * AZURE_AUTHORITY_HOST), else DefaultAzureCredential's chain: what the command-line tools use.
+ */
+export function environmentCredential(): TokenCredential {
+    return createCredential(credentialSettings(undefined));
 }

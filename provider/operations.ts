@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { TokenCredential } from "@azure/identity";
-import { createCredential, credentialSettings, type ConfigSource, type CredentialSettings } from "./credentials";
+import { configValue, createCredential, credentialSettings, type ConfigSource, type CredentialSettings } from "./credentials";
 import { VaultClients, defaultVaultClientSettings, type VaultClientSettings } from "./vault-client";
 import { destinationProblem, isBlobDestination, openDestination } from "./destinations";
 import { sha256Hex } from "./destinations/file";
@@ -43,7 +43,7 @@ let clientSettings: VaultClientSettings = defaultVaultClientSettings();
  */
 export function configure(config: ConfigSource | undefined, overrides: Partial<VaultClientSettings> = {}): void {
     credentialConfig = credentialSettings(config);
-    const pacing = Number(safeGet(config, PACING_CONFIG_KEY) ?? NaN);
+    const pacing = Number(configValue(config, PACING_CONFIG_KEY) ?? NaN);
     clientSettings = { ...defaultVaultClientSettings(), ...(pacing > 0 ? { operationsPer10Seconds: pacing } : {}), ...overrides };
     credential = undefined;
     vaults = undefined;
@@ -140,12 +140,4 @@ function getVaults(): VaultClients {
 // Protobuf cannot encode undefined; JSON turns it into null inside lists.
 function plainJson(value: unknown[]): unknown[] {
     return JSON.parse(JSON.stringify(value)) as unknown[];
-}
-
-function safeGet(config: ConfigSource | undefined, key: string): string | undefined {
-    try {
-        return config?.get(key);
-    } catch {
-        return undefined;
-    }
 }

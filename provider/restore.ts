@@ -7,10 +7,10 @@ import type { TokenCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { loadVerifiedBackup, VerifiedBackup } from "./verify";
 import { BackupInputError } from "./backup-errors";
-import { createCredential, credentialSettings } from "./credentials";
+import { environmentCredential } from "./credentials";
 import { restoreFailure } from "./restore-errors";
-import { DEFAULT_THROTTLE_BACKOFF_MS } from "./vault-client";
-import { apiVersionProblem, DEFAULT_API_VERSION, isLoopbackHost, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
+import { DEFAULT_THROTTLE_BACKOFF_MS, relaxChallengeVerification } from "./vault-client";
+import { apiVersionProblem, DEFAULT_API_VERSION, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
 
 export { RestoreError } from "./restore-errors";
 
@@ -59,11 +59,11 @@ export interface RestoredSecret {
 export async function restoreBackup(args: RestoreArgs): Promise<RestoredSecret> {
     const vaultUrl = checkVaultUrl(args.vaultUrl);
     const apiVersion = checkApiVersion(args.apiVersion ?? DEFAULT_API_VERSION);
-    const credential = args.credential ?? defaultCredential();
+    const credential = args.credential ?? environmentCredential();
     const { report, bytes } = await loadVerifiedBackup(args.from, { sha256: args.sha256, credential });
     const client = new SecretClient(vaultUrl, credential, {
         serviceVersion: apiVersion,
-        disableChallengeResourceVerification: isLoopbackHost(new URL(vaultUrl).hostname),
+        disableChallengeResourceVerification: relaxChallengeVerification(vaultUrl),
     });
     const backoff = args.throttleBackoffMs ?? DEFAULT_THROTTLE_BACKOFF_MS;
     for (let attempt = 0; ; attempt++) {
@@ -94,12 +94,4 @@ function checkApiVersion(apiVersion: string): ApiVersion {
     const problem = apiVersionProblem(apiVersion);
     if (problem) throw new BackupInputError("apiVersion", `apiVersion: ${problem}`);
     return apiVersion as ApiVersion;
-}
-
-/**
- * The provider's credential, from the environment (AZURE_CLIENT_ID, AZURE_CLIENT_SECRET,
- * AZURE_TENANT_ID, AZURE_AUTHORITY_HOST), else DefaultAzureCredential's chain.
- */
-export function defaultCredential(): TokenCredential {
-    return createCredential(credentialSettings(undefined));
 }

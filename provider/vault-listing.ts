@@ -7,8 +7,8 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import type { TokenCredential } from "@azure/identity";
 import { createCredential, credentialSettings, type ConfigSource } from "./credentials";
 import { VaultError, factsFromError, type VaultErrorFacts } from "./errors";
-import { DEFAULT_THROTTLE_BACKOFF_MS } from "./vault-client";
-import { isLoopbackHost, type ApiVersion } from "./validate";
+import { DEFAULT_THROTTLE_BACKOFF_MS, relaxChallengeVerification } from "./vault-client";
+import type { ApiVersion } from "./validate";
 
 /** One listed secret: only what decides whether it is backed up. Never a value. */
 export interface ListedSecret {
@@ -31,7 +31,7 @@ export async function listVaultSecrets(
 ): Promise<ListedSecret[]> {
     const client = new SecretClient(vaultUrl, credential, {
         serviceVersion: apiVersion,
-        disableChallengeResourceVerification: isLoopbackHost(new URL(vaultUrl).hostname),
+        disableChallengeResourceVerification: relaxChallengeVerification(vaultUrl),
     });
     for (let attempt = 0; ; attempt++) {
         const result = await listOnce(client);

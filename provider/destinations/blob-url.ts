@@ -4,9 +4,11 @@
  * a written backup. No I/O, so `check` can call it during preview.
  *
  * Accepted hosts: the public, China and US Government clouds' blob endpoints, Azure DNS-zone
- * endpoints (`<account>.z12.blob.storage.azure.net`), and loopback hosts (`127.0.0.1`,
- * `localhost`, `[::1]`) in Azurite's path style, where the account is the first path segment.
+ * endpoints (`<account>.z12.blob.storage.azure.net`), and loopback hosts (127.0.0.0/8,
+ * `localhost`, `[::1]`: the same rule as vault URLs) in Azurite's path style, where the account is
+ * the first path segment.
  */
+import { isLoopbackHost } from "../validate";
 
 /** Where backups go: the account endpoint, the account and container names, and a blob-name prefix. */
 export interface BlobDestinationAddress {
@@ -35,7 +37,6 @@ const CLOUD_HOSTS = [
     /^([^.]+)\.blob\.core\.usgovcloudapi\.net$/,
     /^([^.]+)\.z\d{2}\.blob\.storage\.azure\.net$/,
 ];
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const ACCOUNT = /^[a-z0-9]{3,24}$/;
 const CONTAINER = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 /** Leaves room under Storage's 1024-character blob-name limit for the backup's own name. */
@@ -124,7 +125,7 @@ function splitUrl(url: string): Split {
 
 function hostParts(parsed: URL, segments: string[]): Split {
     const host = parsed.hostname;
-    if (LOOPBACK_HOSTS.has(host)) {
+    if (isLoopbackHost(host)) {
         const [account, ...rest] = segments;
         if (!account || !ACCOUNT.test(account)) {
             return {

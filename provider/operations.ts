@@ -11,7 +11,7 @@ import { VaultClients, defaultVaultClientSettings, type VaultClientSettings } fr
 import { destinationProblem, isBlobDestination, openDestination } from "./destinations";
 import { sha256Hex } from "./destinations/file";
 import {
-    changedInputs, inputFailures, isUnknown, normalizeInputs,
+    DEFAULT_DESTINATION, changedInputs, inputFailures, isUnknown, normalizeInputs,
     type BackupInputs, type InputFailure,
 } from "./validate";
 
@@ -52,7 +52,8 @@ export function configure(config: ConfigSource | undefined, overrides: Partial<V
 /** Validates `news` without calling anything remote: failures per property, normalised inputs. */
 export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ inputs: Record<string, unknown>; failures: InputFailure[] }> {
     const failures = inputFailures(news);
-    const destination = news.destination;
+    // The default folder is checked too: a file in its place would otherwise fail only after the vault call.
+    const destination = news.destination ?? DEFAULT_DESTINATION;
     if (typeof destination === "string" && !isUnknown(destination) && !failures.some((f) => f.property === "destination")) {
         const reason = await destinationProblem(destination);
         if (reason) failures.push({ property: "destination", reason });

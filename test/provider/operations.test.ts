@@ -152,6 +152,20 @@ describe("SecretBackup operations against the emulator", function () {
             assert.equal(emulator.requests().length, before);
         });
 
+        it("checks the default destination too: a file named secret-backups in the project is refused before any vault call", async () => {
+            fs.mkdirSync(root, { recursive: true });
+            fs.writeFileSync(path.join(root, "secret-backups"), "not a folder");
+            const cwd = process.cwd();
+            process.chdir(root);
+            try {
+                const { failures } = await ops.check({}, { vaultUrl: emulator.vaults.demo, secretName: "x" });
+                assert.deepEqual(failures.map((f) => f.property), ["destination"]);
+                assert.match(failures[0].reason, /exists and is not a folder/);
+            } finally {
+                process.chdir(cwd);
+            }
+        });
+
         it("fills in defaults for good inputs", async () => {
             const { inputs: checked, failures } = await ops.check({}, { vaultUrl: `${emulator.vaults.demo}/`, secretName: "x" });
             assert.deepEqual(failures, []);

@@ -39,12 +39,17 @@ let clientSettings: VaultClientSettings = defaultVaultClientSettings();
 /**
  * Reads the `azure-native:*` credential settings and the pacing from the stack config (the
  * environment fills gaps) and drops clients built from earlier settings. `overrides` lets tests
- * shorten waits; production passes none.
+ * shorten waits; production passes none. Throws, naming the key, when the pacing is set but is
+ * not a positive number (a typo must not silently fall back to the default).
  */
 export function configure(config: ConfigSource | undefined, overrides: Partial<VaultClientSettings> = {}): void {
     credentialConfig = credentialSettings(config);
-    const pacing = Number(configValue(config, PACING_CONFIG_KEY) ?? NaN);
-    clientSettings = { ...defaultVaultClientSettings(), ...(pacing > 0 ? { operationsPer10Seconds: pacing } : {}), ...overrides };
+    const raw = configValue(config, PACING_CONFIG_KEY);
+    const pacing = Number(raw);
+    if (raw !== undefined && !(pacing > 0 && Number.isFinite(pacing))) {
+        throw new Error(`stack config ${PACING_CONFIG_KEY} must be a positive number of operations per 10 seconds, not ${JSON.stringify(raw)}`);
+    }
+    clientSettings = { ...defaultVaultClientSettings(), ...(raw !== undefined ? { operationsPer10Seconds: pacing } : {}), ...overrides };
     credential = undefined;
     vaults = undefined;
 }

@@ -152,6 +152,13 @@ describe("SecretBackup operations against the emulator", function () {
             assert.equal(emulator.requests().length, before);
         });
 
+        it("a pacing setting that is not a positive number is refused, naming the config key", () => {
+            for (const bad of ["abc", "0", "-5", ""]) {
+                assert.throws(() => ops.configure(configFor(0, { "secret-backup:vaultOperationsPer10Seconds": bad })),
+                    /stack config secret-backup:vaultOperationsPer10Seconds must be a positive number/, bad);
+            }
+        });
+
         it("checks the default destination too: a file named secret-backups in the project is refused before any vault call", async () => {
             fs.mkdirSync(root, { recursive: true });
             fs.writeFileSync(path.join(root, "secret-backups"), "not a folder");

@@ -22,7 +22,7 @@ export type BackupOutputs = BackupInputs & {
     /** `file://` or `https://` URL of the stored blob. */
     location: string;
     sizeBytes: number;
-    /** When Key Vault produced the blob, ISO 8601 UTC. */
+    /** When the backup was taken (this machine's clock, right after Key Vault answered), ISO 8601 UTC. */
     backedUpAt: string;
     /** Key Vault's `x-ms-request-id` of the Backup Secret call. */
     requestId: string;

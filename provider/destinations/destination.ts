@@ -10,7 +10,7 @@ export interface BackupRecord {
     vaultUrl: string;
     /** The secret's name. */
     secretName: string;
-    /** When Key Vault produced the blob, ISO 8601. */
+    /** When the backup was taken (this machine's clock, right after Key Vault answered), ISO 8601 UTC. */
     backedUpAt: string;
     /** Hex SHA-256 of the decoded blob bytes. */
     sha256: string;

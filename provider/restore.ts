@@ -9,7 +9,8 @@ import { loadVerifiedBackup, VerifiedBackup } from "./verify";
 import { BackupInputError } from "./backup-errors";
 import { environmentCredential } from "./credentials";
 import { restoreFailure } from "./restore-errors";
-import { DEFAULT_THROTTLE_BACKOFF_MS, relaxChallengeVerification } from "./vault-client";
+import { DEFAULT_THROTTLE_BACKOFF_MS, relaxChallengeVerification, retryWhileThrottled } from "./vault-client";
+import { factsFromError } from "./errors";
 import { apiVersionProblem, DEFAULT_API_VERSION, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
 
 export { RestoreError } from "./restore-errors";
@@ -66,21 +67,16 @@ export async function restoreBackup(args: RestoreArgs): Promise<RestoredSecret> 
         disableChallengeResourceVerification: relaxChallengeVerification(vaultUrl),
     });
     const backoff = args.throttleBackoffMs ?? DEFAULT_THROTTLE_BACKOFF_MS;
-    for (let attempt = 0; ; attempt++) {
-        let requestId = "";
-        try {
-            const restored = await client.restoreSecretBackup(bytes, {
-                onResponse: (response) => {
-                    requestId = response.headers.get("x-ms-request-id") ?? "";
-                },
-            });
-            return { vaultUrl, secretName: restored.name, id: restored.id ?? "", requestId, backup: report };
-        } catch (e) {
-            if ((e as { statusCode?: number }).statusCode !== 429 || attempt >= backoff.length) {
-                throw restoreFailure(e, report.location, vaultUrl, attempt > 0 ? backoff.slice(0, attempt) : undefined);
-            }
-            await new Promise((resolve) => setTimeout(resolve, backoff[attempt]));
-        }
+    let requestId = "";
+    try {
+        const restored = await retryWhileThrottled(() => client.restoreSecretBackup(bytes, {
+            onResponse: (response) => {
+                requestId = response.headers.get("x-ms-request-id") ?? "";
+            },
+        }), backoff);
+        return { vaultUrl, secretName: restored.name, id: restored.id ?? "", requestId, backup: report };
+    } catch (e) {
+        throw restoreFailure(e, report.location, vaultUrl, factsFromError(e).status === 429 ? backoff : undefined);
     }
 }
 

@@ -6,7 +6,7 @@
  */
 import { SecretClient } from "@azure/keyvault-secrets";
 import type { TokenCredential } from "@azure/identity";
-import { VaultError, factsFromError } from "./errors";
+import { VaultError, factsFromError, type VaultCallContext } from "./errors";
 import { isLoopbackHost, type ApiVersion } from "./validate";
 
 /** How the client paces and retries; every field has a production default. */
@@ -29,12 +29,37 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 /** Microsoft's advice for Key Vault throttling: exponential back-off from one second. */
 export const DEFAULT_THROTTLE_BACKOFF_MS = [1000, 2000, 4000, 8000, 16000];
 
+/** Waits `ms` for real. */
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `attempt`, and again after each wait in `backoffMs` while it fails with HTTP 429: Key
+ * Vault's 429s carry no Retry-After, so the Azure SDK does not retry them. Resolves with the first
+ * success; rejects with the first other failure, or with the last 429 once the waits are spent.
+ * `statusOf` reads the HTTP status of a failure (default: the SDK error's `statusCode`).
+ */
+export async function retryWhileThrottled<T>(
+    attempt: () => Promise<T>,
+    backoffMs: readonly number[],
+    options: { sleep?: (ms: number) => Promise<void>; statusOf?: (error: unknown) => number | undefined } = {},
+): Promise<T> {
+    const { sleep = realSleep, statusOf = (e: unknown) => factsFromError(e).status } = options;
+    for (let tries = 0; ; tries++) {
+        try {
+            return await attempt();
+        } catch (error) {
+            if (statusOf(error) !== 429 || tries >= backoffMs.length) throw error;
+            await sleep(backoffMs[tries]);
+        }
+    }
+}
+
 /** The settings used unless the provider is configured otherwise. */
 export function defaultVaultClientSettings(): VaultClientSettings {
     return {
         operationsPer10Seconds: 3600,
         throttleBackoffMs: [...DEFAULT_THROTTLE_BACKOFF_MS],
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        sleep: realSleep,
         requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
     };
 }
@@ -124,13 +149,23 @@ export class VaultClients {
     private async backupWithRetries(client: SecretClient, vaultUrl: string, secretName: string): Promise<BackupResult> {
         const context = { operation: "backup", vaultUrl, secretName };
         const schedule = this.settings.throttleBackoffMs;
-        let throttled = 0;
-        let cuts = 0;
+        const cuts = { spent: 0 };
+        try {
+            return await retryWhileThrottled(() => this.backupOnce(client, context, cuts), schedule, { sleep: this.settings.sleep });
+        } catch (error) {
+            if (error instanceof VaultError) throw error;
+            const facts = factsFromError(error);
+            throw new VaultError(context, facts.status === 429 ? { ...facts, throttledBackoffMs: schedule } : facts);
+        }
+    }
+
+    /** One paced Backup Secret call; an answer cut off mid-body is asked again (the SDK does not). Other failures are thrown as they came. */
+    private async backupOnce(client: SecretClient, context: VaultCallContext, cuts: { spent: number }): Promise<BackupResult> {
         for (;;) {
-            await this.bucket(vaultUrl).take();
+            await this.bucket(context.vaultUrl).take();
             let requestId = "";
             try {
-                const blob = await client.backupSecret(secretName, {
+                const blob = await client.backupSecret(context.secretName, {
                     requestOptions: { timeout: this.settings.requestTimeoutMs },
                     onResponse: (response) => {
                         requestId = response.headers.get("x-ms-request-id") ?? requestId;
@@ -139,20 +174,16 @@ export class VaultClients {
                 if (!blob || blob.length === 0) throw new VaultError(context, { message: "Key Vault returned an empty backup", requestId });
                 return { blob, requestId };
             } catch (error) {
-                if (error instanceof VaultError) throw error;
                 if ((error as Error)?.name === "AbortError") {
                     const seconds = this.settings.requestTimeoutMs / 1000;
                     throw new VaultError(context, { code: "ETIMEDOUT", message: `Key Vault did not answer within ${seconds} s` });
                 }
-                const facts = factsFromError(error);
-                // The SDK retries failed sends but not an answer cut off mid-body; Backup Secret reads only, so ask again.
-                if (isCutOffAnswer(facts) && cuts < CUT_OFF_RETRY_MS.length) {
-                    await this.settings.sleep(CUT_OFF_RETRY_MS[cuts++]);
+                // Backup Secret only reads, so asking again after a cut-off answer is safe.
+                if (!(error instanceof VaultError) && isCutOffAnswer(factsFromError(error)) && cuts.spent < CUT_OFF_RETRY_MS.length) {
+                    await this.settings.sleep(CUT_OFF_RETRY_MS[cuts.spent++]);
                     continue;
                 }
-                if (facts.status !== 429) throw new VaultError(context, facts);
-                if (throttled >= schedule.length) throw new VaultError(context, { ...facts, throttledBackoffMs: schedule });
-                await this.settings.sleep(schedule[throttled++]);
+                throw error;
             }
         }
     }

@@ -7,7 +7,7 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import type { TokenCredential } from "@azure/identity";
 import { createCredential, credentialSettings, type ConfigSource } from "./credentials";
 import { VaultError, factsFromError, type VaultErrorFacts } from "./errors";
-import { DEFAULT_THROTTLE_BACKOFF_MS, relaxChallengeVerification } from "./vault-client";
+import { DEFAULT_THROTTLE_BACKOFF_MS, relaxChallengeVerification, retryWhileThrottled } from "./vault-client";
 import type { ApiVersion } from "./validate";
 
 /** One listed secret: only what decides whether it is backed up. Never a value. */
@@ -33,14 +33,19 @@ export async function listVaultSecrets(
         serviceVersion: apiVersion,
         disableChallengeResourceVerification: relaxChallengeVerification(vaultUrl),
     });
-    for (let attempt = 0; ; attempt++) {
+    const context = { operation: "list", vaultUrl, secretName: "*" };
+    const listing = async (): Promise<ListedSecret[]> => {
         const result = await listOnce(client);
-        if (result.ok) return result.secrets.sort((a, b) => a.name.localeCompare(b.name));
-        const facts = result.facts;
-        if (facts.status !== 429 || attempt >= backoffMs.length) {
-            throw new VaultError({ operation: "list", vaultUrl, secretName: "*" }, facts.status === 429 ? { ...facts, throttledBackoffMs: backoffMs } : facts);
-        }
-        await new Promise((resolve) => setTimeout(resolve, backoffMs[attempt]));
+        if (!result.ok) throw new VaultError(context, result.facts);
+        return result.secrets;
+    };
+    const statusOf = (e: unknown) => (e instanceof VaultError ? e.facts.status : undefined);
+    try {
+        const secrets = await retryWhileThrottled(listing, backoffMs, { statusOf });
+        return secrets.sort((a, b) => a.name.localeCompare(b.name));
+    } catch (e) {
+        if (e instanceof VaultError && e.facts.status === 429) throw new VaultError(context, { ...e.facts, throttledBackoffMs: backoffMs });
+        throw e;
     }
 }
 

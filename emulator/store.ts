@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { writeFileAtomic } from "./atomic-file";
 import { parsePermissions, type Principal, type SecretPermission } from "./principals";
 
 /** One version of a secret, with its value and attributes (times in Unix seconds). */
@@ -89,29 +90,9 @@ export class Store {
         return store;
     }
 
-    /** True when the state survives restarts. */
-    get persistent(): boolean {
-        return this.file !== undefined;
-    }
-
     /** Writes the state atomically (temp file, fsync, rename); the file holds secret values, so mode 0600. */
     save(): void {
-        if (!this.file) return;
-        const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-        const fd = fs.openSync(tmp, "w", 0o600);
-        try {
-            try {
-                fs.writeSync(fd, JSON.stringify({ format: FORMAT, ...this.state }));
-                fs.fsyncSync(fd);
-            } finally {
-                fs.closeSync(fd);
-            }
-            fs.renameSync(tmp, this.file);
-        } catch (e) {
-            // A half-written copy holds secret values and would pile up: never leave it behind.
-            fs.rmSync(tmp, { force: true });
-            throw e;
-        }
+        if (this.file) writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, ...this.state }), 0o600);
     }
 }
 

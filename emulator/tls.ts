@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
+import { writeFileAtomic } from "./atomic-file";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -131,10 +132,4 @@ export async function loadOrCreateCa(dir: string): Promise<CaFiles & Certificate
     writeFileAtomic(files.caKeyPath, ca.keyPem, 0o600);
     writeFileAtomic(files.caCertPath, ca.certPem, 0o644);
     return { ...files, ...ca };
-}
-
-function writeFileAtomic(file: string, text: string, mode: number): void {
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, text, { mode });
-    fs.renameSync(tmp, file);
 }

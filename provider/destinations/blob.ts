@@ -79,10 +79,7 @@ export class BlobDestination implements Destination {
     async read(location: string): Promise<Uint8Array> {
         const { client, ctx } = this.locate(location);
         try {
-            const response = await client.download(0);
-            const chunks: Buffer[] = [];
-            for await (const chunk of response.readableStreamBody!) chunks.push(chunk as Buffer);
-            return new Uint8Array(Buffer.concat(chunks));
+            return new Uint8Array(await downloadAll(client));
         } catch (e) {
             throw translateBlobError(e, "read", ctx);
         }
@@ -145,10 +142,7 @@ export class BlobDestination implements Destination {
 
     /** Downloads what was stored (only if still the blob we wrote) and compares size and SHA-256. */
     private async checkStored(client: BlockBlobClient, etag: string, record: BackupRecord, ctx: BlobContext) {
-        const response = await client.download(0, undefined, { conditions: { ifMatch: etag } });
-        const chunks: Buffer[] = [];
-        for await (const chunk of response.readableStreamBody!) chunks.push(chunk as Buffer);
-        const stored = Buffer.concat(chunks);
+        const stored = await downloadAll(client, etag);
         const digest = createHash("sha256").update(stored).digest("hex");
         if (digest !== record.sha256.toLowerCase() || stored.length !== record.sizeBytes) {
             throw blobError(
@@ -200,4 +194,12 @@ async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
     const hash = createHash("sha256");
     for await (const chunk of stream) hash.update(chunk as Buffer);
     return hash.digest("hex");
+}
+
+/** The whole blob in memory; with `etag`, only if the blob is still that version. */
+async function downloadAll(client: BlockBlobClient, etag?: string): Promise<Buffer> {
+    const response = await client.download(0, undefined, etag ? { conditions: { ifMatch: etag } } : {});
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.readableStreamBody!) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
 }

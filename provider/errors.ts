@@ -40,18 +40,27 @@ const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_A
 /** The message for one failed call: facts first, then exactly one "What to do:" line. */
 export function formatVaultError(context: VaultCallContext, facts: VaultErrorFacts): string {
     const head = `${context.operation} of secret "${context.secretName}" in vault ${context.vaultUrl} failed`;
+    const listed = factsList(facts);
+    const detail = listed ? ` (${listed})` : "";
+    const said = facts.message ? `: ${facts.message}` : "";
+    return `${head}${detail}${said}${throttlingSentence(facts.throttledBackoffMs)}\nWhat to do: ${advice(context, facts)}`;
+}
+
+/** The service's facts as a list: `HTTP 403, code Forbidden, inner code AccessDenied, request id ...` (absent ones left out). */
+export function factsList(facts: VaultErrorFacts): string {
     const parts: string[] = [];
     if (facts.status !== undefined) parts.push(`HTTP ${facts.status}`);
     if (facts.code) parts.push(`code ${facts.code}`);
     if (facts.innerCode) parts.push(`inner code ${facts.innerCode}`);
     if (facts.requestId) parts.push(`request id ${facts.requestId}`);
-    const detail = parts.length ? ` (${parts.join(", ")})` : "";
-    const said = facts.message ? `: ${facts.message}` : "";
-    const waits = facts.throttledBackoffMs;
-    const throttled = waits
+    return parts.join(", ");
+}
+
+/** "\nThe vault is throttling: ..." after the 429 back-off `waits` were spent, else "". */
+export function throttlingSentence(waits: readonly number[] | undefined): string {
+    return waits?.length
         ? `\nThe vault is throttling: all ${waits.length + 1} attempts were answered 429, backing off ${waits.map((ms) => `${ms / 1000}`).join(", ")} s between them.`
         : "";
-    return `${head}${detail}${said}${throttled}\nWhat to do: ${advice(context, facts)}`;
 }
 
 // The RBAC data action each operation this package calls needs (VaultBackup lists, SecretBackup backs up).

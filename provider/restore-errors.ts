@@ -1,5 +1,5 @@
 /** Turning Key Vault's refusal of a restore into a message a person can act on. */
-import { factsFromError } from "./errors";
+import { factsFromError, factsList, throttlingSentence } from "./errors";
 
 /** Thrown when Key Vault (or the network) refuses a restore; keeps the service's facts. */
 export class RestoreError extends Error {
@@ -23,14 +23,9 @@ export class RestoreError extends Error {
  */
 export function restoreFailure(e: unknown, location: string, vaultUrl: string, throttledBackoffMs?: number[]): RestoreError {
     const f = factsFromError(e);
-    const facts = [f.status !== undefined && `HTTP ${f.status}`, f.code && `code ${f.code}`, f.innerCode && `inner code ${f.innerCode}`, f.requestId && `request id ${f.requestId}`]
-        .filter(Boolean)
-        .join(", ");
     const said = f.message ? `: ${f.message}` : "";
-    const waits = throttledBackoffMs?.length
-        ? `\nThe vault is throttling: all ${throttledBackoffMs.length + 1} attempts were answered 429, backing off ${throttledBackoffMs.map((ms) => ms / 1000).join(", ")} s between them.`
-        : "";
-    const msg = `Restore of ${location} into ${vaultUrl} failed: ${f.status !== undefined ? "Key Vault answered " : ""}${facts}${said}${f.status === 429 ? waits : ""}\nWhat to do: ${advice(f.status, f.code, f.innerCode)}`;
+    const waits = f.status === 429 ? throttlingSentence(throttledBackoffMs) : "";
+    const msg = `Restore of ${location} into ${vaultUrl} failed: ${f.status !== undefined ? "Key Vault answered " : ""}${factsList(f)}${said}${waits}\nWhat to do: ${advice(f.status, f.code, f.innerCode)}`;
     return new RestoreError(msg, f.status, f.code, f.requestId);
 }
 

@@ -122,8 +122,24 @@ async function placeWithoutOverwriting(from: string, to: string): Promise<void> 
     } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw error;
+        await copyWithoutOverwriting(from, to);
+    }
+}
+
+// Refuses an existing `to` (EEXIST: someone else's file, left alone); a copy that fails after
+// creating `to` removes it, so no partial or wrongly-moded backup keeps a backup's name.
+async function copyWithoutOverwriting(from: string, to: string): Promise<void> {
+    try {
         await fsp.copyFile(from, to, fsc.COPYFILE_EXCL);
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") await removeQuietly(to);
+        throw error;
+    }
+    try {
         await fsp.chmod(to, 0o600);
+    } catch (error) {
+        await removeQuietly(to);
+        throw error;
     }
 }
 

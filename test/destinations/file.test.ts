@@ -81,6 +81,20 @@ describe("file destination", () => {
         ["the write (disk full)", (proto: object) => sinon.stub(proto as { writeFile: () => Promise<void> }, "writeFile").rejects(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }))],
         ["the fsync", (proto: object) => sinon.stub(proto as { sync: () => Promise<void> }, "sync").rejects(Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" }))],
         ["the link into place", () => sinon.stub(fs.promises, "link").rejects(Object.assign(new Error("EIO: i/o error, link"), { code: "EIO" }))],
+        ["the copy that replaces a link where links are not supported (disk full)", () => {
+            sinon.stub(fs.promises, "link").rejects(Object.assign(new Error("EPERM: operation not permitted, link"), { code: "EPERM" }));
+            const copy = fs.promises.copyFile.bind(fs.promises);
+            // A real partial copy: the target file is made, then the disk fills up.
+            sinon.stub(fs.promises, "copyFile").callsFake(async (from, to, mode) => {
+                await copy(from, to, mode);
+                fs.truncateSync(to as string, 10);
+                throw Object.assign(new Error("ENOSPC: no space left on device, copyfile"), { code: "ENOSPC" });
+            });
+        }],
+        ["the mode change after that copy", () => {
+            sinon.stub(fs.promises, "link").rejects(Object.assign(new Error("EPERM: operation not permitted, link"), { code: "EPERM" }));
+            sinon.stub(fs.promises, "chmod").rejects(Object.assign(new Error("EIO: i/o error, chmod"), { code: "EIO" }));
+        }],
     ] as const) {
         it(`a failure in ${step} fails the write and leaves nothing behind`, async () => {
             fs.mkdirSync(root, { recursive: true });

@@ -76,7 +76,7 @@ export interface RunningEmulator {
     principals: Principal[];
     adminUrl: string;
     faults: FaultControls;
-    /** Every vault request so far (a copy), oldest first. */
+    /** Every vault request so far (a copy), oldest first; only the newest 200,000 are kept. */
     requests(): RequestRecord[];
     /** Signs a token as the Entra stand-in would (for tests of wrong audience, issuer, expiry). */
     mintToken(principalIndex: number, options?: MintOptions): Promise<string>;

@@ -41,6 +41,8 @@ export interface VaultDeps {
 }
 
 const SERVICE_VERSION = "1.9.2400.1";
+/** The request log keeps this many of the newest records, so a long-running emulator does not grow without bound. */
+export const REQUEST_LOG_LIMIT = 200_000;
 const DROPPED = -1;
 
 /** The `request` listener for vault `vaultName` served at `baseUrl`. */
@@ -50,6 +52,7 @@ export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string
         const [path] = (req.url ?? "/").split("?");
         const record: RequestRecord = { vault: vaultName, method, path, operation: operationOf(method, path), status: 0, time: Date.now() };
         deps.log.push(record);
+        if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT);
         let status: number;
         let payload: unknown;
         let extra: Record<string, string> = {};

@@ -93,6 +93,19 @@ describe("reliability: faults during a backup through the real provider host", f
         return backupStack(emulator, [{ name: secretName, args: { vaultUrl: emulator.vaults[VAULT], secretName, destination: folder, ...args } }], options);
     }
 
+    /** The host's environment with the file-system fault preload (sinon in the host) and its switches. */
+    function withFsFaults(switches: Record<string, string>): Record<string, string> {
+        const preload = path.join(__dirname, "fs-fault-preload.js");
+        return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${preload}`.trim(), ...switches };
+    }
+
+    /** A state file in a new watched folder, for stacks whose state must outlive a killed host. */
+    function newStatePath(): string {
+        const stateFolder = uniqueFolder("faults-state");
+        watchFolder(stateFolder);
+        return path.join(stateFolder, "state.json");
+    }
+
     function survived(name: string, outcome: "backup verified" | "clean failure"): void {
         tally.faults.push({ name, outcome, ok: true });
     }
@@ -169,8 +182,7 @@ describe("reliability: faults during a backup through the real provider host", f
 
     it("a full disk (ENOSPC half-way through the write) fails cleanly: the partial temporary file is removed", async () => {
         const name = await newSecret("full");
-        const preload = path.join(__dirname, "fs-fault-preload.js");
-        const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${preload}`.trim(), RELIABILITY_ENOSPC_DIR: folder };
+        const env = withFsFaults({ RELIABILITY_ENOSPC_DIR: folder });
         const stack = stackFor(name, {}, { env });
         const up = await stack.up();
         assert.deepEqual(backupStatuses(name), [200]);
@@ -180,9 +192,7 @@ describe("reliability: faults during a backup through the real provider host", f
 
     it("the provider host killed (SIGKILL) in the middle of a create leaves no file and no state; a fresh host completes it", async () => {
         const name = await newSecret("killed");
-        const stateFolder = uniqueFolder("faults-state");
-        watchFolder(stateFolder);
-        const statePath = path.join(stateFolder, "state.json");
+        const statePath = newStatePath();
         emulator.faults.add({ vault: VAULT, operation: "backup", kind: "delay", ms: 3000, count: 1 });
         const stack = stackFor(name, {}, { statePath });
         const running = stack.up();
@@ -206,11 +216,8 @@ describe("reliability: faults during a backup through the real provider host", f
 
     it("the provider host killed while writing leaves only a hidden partial temporary file, never a backup; once stale, the next write removes it", async () => {
         const name = await newSecret("killed-writing");
-        const stateFolder = uniqueFolder("faults-state");
-        watchFolder(stateFolder);
-        const statePath = path.join(stateFolder, "state.json");
-        const preload = path.join(__dirname, "fs-fault-preload.js");
-        const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${preload}`.trim(), RELIABILITY_SLOW_WRITE_DIR: folder };
+        const statePath = newStatePath();
+        const env = withFsFaults({ RELIABILITY_SLOW_WRITE_DIR: folder });
         const stack = stackFor(name, {}, { statePath, env });
         const running = stack.up();
         await waitFor("the temporary file to be half written", () => filesIn(folder).some((f) => f.endsWith(".tmp")));

@@ -3,19 +3,18 @@
  * a secret with the real SDK. It trusts the emulator only through NODE_EXTRA_CA_CERTS=caCertPath.
  * Prints one JSON line with what it saw.
  */
-import { ClientSecretCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
+import type { RunningEmulator } from "../../emulator";
+import { credentialFor } from "../helpers/emulator";
 
 async function main(): Promise<void> {
     const ready = JSON.parse(process.argv[2]) as {
         vaults: Record<string, string>;
         authorityHost: string;
         tenantId: string;
-        principals: { clientId: string; clientSecret: string }[];
+        principals: RunningEmulator["principals"];
     };
-    const p = ready.principals[0];
-    const credential = new ClientSecretCredential(ready.tenantId, p.clientId, p.clientSecret, { authorityHost: ready.authorityHost, disableInstanceDiscovery: true });
-    const client = new SecretClient(Object.values(ready.vaults)[0], credential, { disableChallengeResourceVerification: true });
+    const client = new SecretClient(Object.values(ready.vaults)[0], credentialFor(ready), { disableChallengeResourceVerification: true });
     const set = await client.setSecret("from-child", "child-value");
     const blob = await client.backupSecret("from-child");
     await (await client.beginDeleteSecret("from-child", { intervalInMs: 10 })).pollUntilDone();

@@ -6,9 +6,8 @@ import { once } from "node:events";
 import { loadOrCreateCa } from "../../emulator/tls";
 import { parseCli } from "../../emulator/cli";
 import { SecretClient } from "@azure/keyvault-secrets";
-import { ClientSecretCredential } from "@azure/identity";
 import { repoRoot, scratchRoot, testCaDir } from "../helpers/paths";
-import { uniqueName } from "../helpers/emulator";
+import { credentialFor, uniqueName } from "../helpers/emulator";
 
 const CLI = path.join(repoRoot, "dist", "emulator", "cli.js");
 
@@ -80,8 +79,7 @@ describe("emulator: keyvault-emulator CLI", () => {
         assert.match(ready.vaults["cli-vault"], /^https:\/\/127\.0\.0\.1:\d+$/);
         assert.equal(ready.caCertPath, ca.caCertPath);
         assert.deepEqual(ready.principals.map((p: { permissions: string[] }) => p.permissions.length), [8, 2]);
-        const p = ready.principals[0];
-        const client = new SecretClient(ready.vaults["cli-vault"], new ClientSecretCredential(ready.tenantId, p.clientId, p.clientSecret, { authorityHost: ready.authorityHost, disableInstanceDiscovery: true }), {
+        const client = new SecretClient(ready.vaults["cli-vault"], credentialFor({ tenantId: ready.tenantId, principals: ready.principals, authorityHost: ready.authorityHost }), {
             disableChallengeResourceVerification: true,
         });
         const name = uniqueName("cli");

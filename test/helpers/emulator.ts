@@ -17,8 +17,11 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
     return startEmulator({ throttle: false, ...options, tls: { caCertPath: ca.caCertPath, caKeyPath: ca.caKeyPath } });
 }
 
-/** A real `ClientSecretCredential` for the emulator's principal `principalIndex` ([0] all permissions, [1] get+list). */
-export function credentialFor(emulator: RunningEmulator, principalIndex = 0): ClientSecretCredential {
+/**
+ * A real `ClientSecretCredential` for the emulator's principal `principalIndex` ([0] all permissions,
+ * [1] get+list); takes a running emulator or the CLI's ready line (same fields).
+ */
+export function credentialFor(emulator: Pick<RunningEmulator, "tenantId" | "principals" | "authorityHost">, principalIndex = 0): ClientSecretCredential {
     const p = emulator.principals[principalIndex];
     if (!p) throw new Error(`the emulator has no principal ${principalIndex} (it has ${emulator.principals.length})`);
     return new ClientSecretCredential(emulator.tenantId, p.clientId, p.clientSecret, {

@@ -82,10 +82,8 @@ export class Store {
     static open(dir: string, initial: () => EmulatorState): Store {
         const file = path.join(dir, "state.json");
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        let state: EmulatorState;
-        if (fs.existsSync(file)) state = readStateFile(file);
-        else state = initial();
-        const store = new Store(state, file);
+        if (fs.existsSync(file)) return new Store(readStateFile(file), file);
+        const store = new Store(initial(), file);
         store.save();
         return store;
     }

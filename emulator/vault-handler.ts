@@ -57,7 +57,7 @@ export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string
         let payload: unknown;
         let extra: Record<string, string> = {};
         try {
-            ({ status, payload } = await answer(deps, vaultName, baseUrl, req, res, await readBody(req)));
+            ({ status, payload } = await answer(deps, record, baseUrl, req, res, await readBody(req)));
             if (status === DROPPED) return;
         } catch (e) {
             const err = e instanceof KeyVaultError ? e : new KeyVaultError(500, "InternalServerError", `The emulator failed: ${(e as Error).message}`);
@@ -82,9 +82,10 @@ function serviceHeaders(req: IncomingMessage, region: string): Record<string, st
     };
 }
 
+/** The operation's status and payload for one request, whose vault, method and path `record` holds. */
 async function answer(
     deps: VaultDeps,
-    vaultName: string,
+    { vault: vaultName, method, path }: RequestRecord,
     baseUrl: string,
     req: IncomingMessage,
     res: ServerResponse,
@@ -95,8 +96,7 @@ async function answer(
     const principal = await authenticate(req.headers.authorization, deps.entra, state.principals, deps.challenge);
     const query = parseQuery(req.url ?? "");
     const apiVersion = checkApiVersion(query.get("api-version"));
-    const method = req.method ?? "GET";
-    const route = matchRoute(method, (req.url ?? "/").split("?")[0]);
+    const route = matchRoute(method, path);
     if (!deps.faults.admit(vaultName, route.creation)) throw throttled();
     const fault = deps.faults.take(vaultName, route.operation);
     if (fault?.kind === "status") throw scriptedFault(fault.status, deps.challenge);

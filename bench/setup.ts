@@ -21,6 +21,7 @@ export const VALUE_SEED = 20261127;
 
 /** The vaults and how many secrets each holds; names are `s-0000`, `s-0001`, ... */
 export const VAULTS = { latency: 260, compare: 50, bulk16: 1016, bulk64: 1016, paced: 516 } as const;
+/** The name of one of the bench's vaults. */
 export type BenchVault = keyof typeof VAULTS;
 
 /** The `i`-th secret name of a vault. */

@@ -44,6 +44,7 @@ const backup = new SecretBackup("db-password", { secret, destination: "./secret-
 
 /** The vault's URL. */
 export const vaultUrl = vault.properties.vaultUri;
-/** Where the latest backup is, and its hash. */
+/** Where the latest backup is. */
 export const backupLocation = backup.location;
+/** Hex SHA-256 of the latest backup blob. */
 export const backupSha256 = backup.sha256;

@@ -3,7 +3,7 @@
  * scripted faults, latency, throttle limits and the request log, for tests and tools.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { parseFaultSpec, type Faults, type ThrottleLimits } from "./faults";
+import type { Faults, FaultSpec, ThrottleLimits } from "./faults";
 import { sendJson } from "./http";
 import type { RequestRecord } from "./vault-handler";
 
@@ -14,7 +14,7 @@ export function handleAdmin(req: IncomingMessage, res: ServerResponse, body: Buf
     try {
         if (path === "/admin/faults" && req.method === "POST") {
             const parsed = json();
-            for (const spec of Array.isArray(parsed) ? parsed : [parsed]) faults.add(parseFaultSpec(spec));
+            for (const spec of Array.isArray(parsed) ? parsed : [parsed]) faults.add(spec as FaultSpec); // add() validates it
             return sendJson(res, 204, undefined);
         }
         if (path === "/admin/faults" && req.method === "DELETE") {

@@ -73,12 +73,15 @@ export function matchRoute(method: string, path: string): Route {
     throw pathMatched ? errors.methodNotAllowed(method, path) : errors.unknownPath(path);
 }
 
-/** The operation name of a request, for the log and fault matching, without throwing. */
-export function operationOf(method: string, path: string): string {
+/**
+ * The route for a request, or the error `matchRoute` throws for it, returned rather than thrown:
+ * the log records the operation at once, the error is answered only after authentication.
+ */
+export function routeOf(method: string, path: string): Route | Error {
     try {
-        return matchRoute(method, path).operation;
-    } catch {
-        return "unknown";
+        return matchRoute(method, path);
+    } catch (e) {
+        return e as Error;
     }
 }
 

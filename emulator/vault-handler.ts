@@ -12,7 +12,7 @@ import type { Entra } from "./entra";
 import { KeyVaultError, badParameter, scriptedFault, throttled } from "./errors";
 import type { Faults } from "./faults";
 import { parseQuery, readBody, sendJson } from "./http";
-import { matchRoute, operationOf } from "./routes";
+import { routeOf, type Route } from "./routes";
 import type { Store } from "./store";
 import type { Lag } from "./vault";
 
@@ -50,14 +50,16 @@ export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string
     return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
         const method = req.method ?? "GET";
         const [path] = (req.url ?? "/").split("?");
-        const record: RequestRecord = { vault: vaultName, method, path, operation: operationOf(method, path), status: 0, time: Date.now() };
+        const route = routeOf(method, path);
+        const operation = route instanceof Error ? "unknown" : route.operation;
+        const record: RequestRecord = { vault: vaultName, method, path, operation, status: 0, time: Date.now() };
         deps.log.push(record);
         if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT);
         let status: number;
         let payload: unknown;
         let extra: Record<string, string> = {};
         try {
-            ({ status, payload } = await answer(deps, record, baseUrl, req, res, await readBody(req)));
+            ({ status, payload } = await answer(deps, vaultName, route, baseUrl, req, res, await readBody(req)));
             if (status === DROPPED) return;
         } catch (e) {
             const err = e instanceof KeyVaultError ? e : new KeyVaultError(500, "InternalServerError", `The emulator failed: ${(e as Error).message}`);
@@ -82,10 +84,11 @@ function serviceHeaders(req: IncomingMessage, region: string): Record<string, st
     };
 }
 
-/** The operation's status and payload for one request, whose vault, method and path `record` holds. */
+/** The operation's status and payload for one request; an unmatched `matched` is thrown once the caller is authenticated. */
 async function answer(
     deps: VaultDeps,
-    { vault: vaultName, method, path }: RequestRecord,
+    vaultName: string,
+    matched: Route | Error,
     baseUrl: string,
     req: IncomingMessage,
     res: ServerResponse,
@@ -96,7 +99,8 @@ async function answer(
     const principal = await authenticate(req.headers.authorization, deps.entra, state.principals, deps.challenge);
     const query = parseQuery(req.url ?? "");
     const apiVersion = checkApiVersion(query.get("api-version"));
-    const route = matchRoute(method, path);
+    if (matched instanceof Error) throw matched;
+    const route = matched;
     if (!deps.faults.admit(vaultName, route.creation)) throw throttled();
     const fault = deps.faults.take(vaultName, route.operation);
     if (fault?.kind === "status") throw scriptedFault(fault.status, deps.challenge);

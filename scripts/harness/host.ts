@@ -11,6 +11,7 @@ import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import { PluginInfo } from "@pulumi/pulumi/proto/plugin_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { PropertyMap, fromStruct, toStruct } from "./wire";
+import { signalGroup } from "./process-group";
 
 /** How to start a host. */
 export interface HostOptions {
@@ -233,13 +234,5 @@ export class ProviderHost {
         await this.exited;
         clearTimeout(killer);
         liveGroups.delete(this.pid);
-    }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-    try {
-        process.kill(-pid, signal);
-    } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
     }
 }

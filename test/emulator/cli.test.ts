@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { loadOrCreateCa } from "../../emulator/tls";
 import { parseCli } from "../../emulator/cli";
 import { SecretClient } from "@azure/keyvault-secrets";
+import { signalGroup } from "../../scripts/harness/process-group";
 import { repoRoot, scratchRoot, testCaDir } from "../helpers/paths";
 import { credentialFor, uniqueName } from "../helpers/emulator";
 
@@ -36,13 +37,7 @@ function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): Started
 }
 
 function killGroup(child: ChildProcess): void {
-    if (child.exitCode === null && child.signalCode === null && child.pid) {
-        try {
-            process.kill(-child.pid, "SIGKILL");
-        } catch {
-            /* already gone */
-        }
-    }
+    if (child.exitCode === null && child.signalCode === null && child.pid) signalGroup(child.pid, "SIGKILL");
 }
 
 async function exitOf(child: ChildProcess, ms = 10_000): Promise<number | null> {

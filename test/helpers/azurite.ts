@@ -9,6 +9,7 @@ import * as https from "node:https";
 import * as path from "node:path";
 import { ChildProcess, spawn } from "node:child_process";
 import { issueServerCertificate, loadOrCreateCa } from "../../emulator/tls";
+import { signalGroup } from "../../scripts/harness/process-group";
 import { scratchRoot, testCaDir } from "./paths";
 
 /** Azurite's built-in account; the only one it has unless AZURITE_ACCOUNTS says otherwise. */
@@ -130,8 +131,8 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
         stopping ??= (async () => {
             if (child.exitCode === null && child.signalCode === null) {
                 const exited = new Promise<void>((r) => child.once("exit", () => r()));
-                signalGroup(child, "SIGTERM");
-                const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 5000);
+                signalGroup(child.pid!, "SIGTERM");
+                const timer = setTimeout(() => signalGroup(child.pid!, "SIGKILL"), 5000);
                 await exited;
                 clearTimeout(timer);
             }
@@ -139,12 +140,4 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
         })();
         return stopping;
     };
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-    try {
-        process.kill(-child.pid!, signal);
-    } catch {
-        // Already gone.
-    }
 }

@@ -4,12 +4,12 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Faults, FaultSpec, ThrottleLimits } from "./faults";
-import { sendJson } from "./http";
+import { pathOf, sendJson } from "./http";
 import type { RequestRecord } from "./vault-handler";
 
 /** Answers one admin request; bad input is 400 with a message naming the field. */
 export function handleAdmin(req: IncomingMessage, res: ServerResponse, body: Buffer, faults: Faults, log: RequestRecord[]): void {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = pathOf(req);
     const json = (): unknown => JSON.parse(body.toString("utf8") || "null");
     try {
         if (path === "/admin/faults" && req.method === "POST") {

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import * as jose from "jose";
 import type { Principal } from "./principals";
-import { sendJson } from "./http";
+import { pathOf, sendJson } from "./http";
 
 /** Resources the token endpoint issues tokens for (scope `<resource>/.default`). */
 export const KNOWN_AUDIENCES = ["https://vault.azure.net", "https://storage.azure.com"] as const;
@@ -105,7 +105,7 @@ export class Entra {
 
     /** Serves discovery, keys and tokens; returns false when the path is not Entra's. */
     async handle(req: IncomingMessage, res: ServerResponse, body: Buffer, authorityHost: string): Promise<boolean> {
-        const path = (req.url ?? "/").split("?")[0];
+        const path = pathOf(req);
         const m = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|discovery\/v2\.0\/keys|oauth2\/v2\.0\/token)$/.exec(path);
         if (!m) return false;
         const [, tenant, what] = m;

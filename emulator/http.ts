@@ -1,4 +1,4 @@
-/** Small HTTP helpers shared by the emulator's servers: read a body, write JSON. */
+/** Small HTTP helpers shared by the emulator's servers: read a body, write JSON, split the URL. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** Reads the whole request body, up to `limit` bytes; rejects beyond that so a runaway client cannot fill memory. */
@@ -29,6 +29,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
         "content-length": Buffer.byteLength(text),
     });
     res.end(text);
+}
+
+/** The request's path, without the query string. */
+export function pathOf(req: IncomingMessage): string {
+    return (req.url ?? "/").split("?")[0];
 }
 
 /** Parses a query string, decoding keys too (the SDK sends `api%2Dversion`). */

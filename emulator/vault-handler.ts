@@ -11,7 +11,7 @@ import type { BackupCodec } from "./backup-codec";
 import type { Entra } from "./entra";
 import { KeyVaultError, badParameter, scriptedFault, throttled } from "./errors";
 import type { Faults } from "./faults";
-import { parseQuery, readBody, sendJson } from "./http";
+import { parseQuery, pathOf, readBody, sendJson } from "./http";
 import { routeOf, type Route } from "./routes";
 import type { Store } from "./store";
 import type { Lag } from "./vault";
@@ -49,7 +49,7 @@ const DROPPED = -1;
 export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string) {
     return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
         const method = req.method ?? "GET";
-        const [path] = (req.url ?? "/").split("?");
+        const path = pathOf(req);
         const route = routeOf(method, path);
         const operation = route instanceof Error ? "unknown" : route.operation;
         const record: RequestRecord = { vault: vaultName, method, path, operation, status: 0, time: Date.now() };

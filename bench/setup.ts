@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadOrCreateCa } from "../emulator/tls";
+import { SERVICE_LIMITS } from "../emulator/faults";
 import { startEmulator, type RunningEmulator, type Seed } from "../emulator";
 import { seededRandom } from "./stats";
 
@@ -54,7 +55,7 @@ export async function benchCa(): Promise<{ caCertPath: string; caKeyPath: string
 
 /** Starts the emulator with Key Vault's real limits (4,000 operations per 10 s per vault) and no added latency yet. */
 export async function startBenchEmulator(): Promise<RunningEmulator> {
-    return startEmulator({ seed: benchSeed(), tls: await benchCa(), throttle: { operations: 4000, creations: 300, windowMs: 10_000 } });
+    return startEmulator({ seed: benchSeed(), tls: await benchCa(), throttle: SERVICE_LIMITS });
 }
 
 /** Stack config for a host: principal 0's `azure-native:*` credentials (every secret permission). */

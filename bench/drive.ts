@@ -9,7 +9,8 @@ import { ProviderHost } from "../scripts/harness/host";
 import { runProgram } from "../scripts/harness/program";
 import { stripSecrets, type PropertyMap } from "../scripts/harness/wire";
 import type { RunningEmulator } from "../emulator";
-import { PROJECT, hostEnv, repoRoot, stackConfig } from "./setup";
+import { PROJECT, hostEnv, repoRoot } from "./setup";
+import { azureNativeConfig } from "../scripts/emulator-identity";
 
 /** One resource to create: its URN and its inputs as the engine sends them (secrets stripped). */
 export interface BackupJob {
@@ -50,7 +51,7 @@ export async function manyBackupJobs(vaultUrl: string, names: string[], destinat
 
 /** Starts a host in `projectRoot` (as `pulumi up` would in the project) and configures it for the emulator, plus `extraConfig`. */
 export async function startHost(emulator: RunningEmulator, projectRoot = repoRoot, extraConfig: Record<string, string> = {}): Promise<ProviderHost> {
-    const config = { ...stackConfig(emulator), ...extraConfig };
+    const config = azureNativeConfig(emulator, 0, extraConfig);
     const host = await ProviderHost.start({ projectRoot, project: PROJECT, config, env: hostEnv(emulator) });
     try {
         await host.configure(config);

@@ -58,12 +58,6 @@ export async function startBenchEmulator(): Promise<RunningEmulator> {
     return startEmulator({ seed: benchSeed(), tls: await benchCa(), throttle: SERVICE_LIMITS });
 }
 
-/** Stack config for a host: principal 0's `azure-native:*` credentials (every secret permission). */
-export function stackConfig(emulator: RunningEmulator): Record<string, string> {
-    const p = emulator.principals[0];
-    return { "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": emulator.tenantId };
-}
-
 /** The host's extra environment: the emulator's authority, and the CA to trust (TLS stays verified). */
 export function hostEnv(emulator: RunningEmulator): Record<string, string> {
     return { AZURE_AUTHORITY_HOST: emulator.authorityHost, NODE_EXTRA_CA_CERTS: emulator.caCertPath };

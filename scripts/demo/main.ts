@@ -11,6 +11,7 @@ import { DEMO_SECRETS, DEMO_VAULT, demoPaths, demoRoot, demoSeed, loadSettings, 
 import { runDemoStack } from "./run-stack";
 import { backupTable } from "./table";
 import { emulatorClient, restoreIntoFreshVault } from "./restore-check";
+import { azureNativeConfig } from "../emulator-identity";
 
 const projectRoot = path.resolve(__dirname, "..", "..", "..");
 const say = (line = ""): void => void process.stdout.write(`${line}\n`);
@@ -31,10 +32,9 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
         }
         const secrets = [];
         for (const name of DEMO_SECRETS) secrets.push({ name, version: String((await client.getSecret(name)).properties.version) });
-        const principal = emulator.principals[0];
         const rows = await runDemoStack(projectRoot, paths, {
             program: { vaultUrl, secrets, destination: `./${path.relative(projectRoot, paths.backups)}` },
-            credentials: { "azure-native:clientId": principal.clientId, "azure-native:clientSecret": principal.clientSecret, "azure-native:tenantId": emulator.tenantId },
+            credentials: azureNativeConfig(emulator),
         }, { AZURE_AUTHORITY_HOST: emulator.authorityHost }, say);
         say();
         say(backupTable(rows, projectRoot));

@@ -4,25 +4,16 @@
  * and value with the source vault. Values are compared, never printed.
  */
 import { createHash } from "node:crypto";
-import { ClientSecretCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import type { CaFiles } from "../../emulator/tls";
 import { restoreBackup } from "../../provider/restore";
+import { emulatorCredential } from "../emulator-identity";
 
 /** What the restore check found. */
 export interface RestoreCheck {
     versions: number;
     restoredId: string;
-}
-
-/** A credential for principal `index` of `emulator`. */
-export function emulatorCredential(emulator: RunningEmulator, index = 0): ClientSecretCredential {
-    const p = emulator.principals[index];
-    return new ClientSecretCredential(emulator.tenantId, p.clientId, p.clientSecret, {
-        authorityHost: emulator.authorityHost,
-        disableInstanceDiscovery: true,
-    });
 }
 
 /** A client for a loopback emulator vault (challenge resource verification only relaxed for loopback). */

@@ -4,12 +4,12 @@
  * so TLS is verified for real.
  */
 import * as assert from "node:assert/strict";
-import { ClientSecretCredential } from "@azure/identity";
 import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets";
 import { loadOrCreateCa } from "../../emulator/tls";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import type { KeyVaultError } from "../../emulator/errors";
 import { testCaDir } from "./paths";
+import { azureNativeConfig, emulatorCredential } from "../../scripts/emulator-identity";
 
 /** Starts an emulator whose certificate is issued by the test CA; throttling off unless asked for. */
 export async function startTestEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
@@ -17,18 +17,8 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
     return startEmulator({ throttle: false, ...options, tls: { caCertPath: ca.caCertPath, caKeyPath: ca.caKeyPath } });
 }
 
-/**
- * A real `ClientSecretCredential` for the emulator's principal `principalIndex` ([0] all permissions,
- * [1] get+list); takes a running emulator or the CLI's ready line (same fields).
- */
-export function credentialFor(emulator: Pick<RunningEmulator, "tenantId" | "principals" | "authorityHost">, principalIndex = 0): ClientSecretCredential {
-    const p = emulator.principals[principalIndex];
-    if (!p) throw new Error(`the emulator has no principal ${principalIndex} (it has ${emulator.principals.length})`);
-    return new ClientSecretCredential(emulator.tenantId, p.clientId, p.clientSecret, {
-        authorityHost: emulator.authorityHost,
-        disableInstanceDiscovery: true,
-    });
-}
+/** A real `ClientSecretCredential` for principal `principalIndex` (see `scripts/emulator-identity.ts`). */
+export const credentialFor = emulatorCredential;
 
 /**
  * A real `SecretClient` for `vaultName` as principal `principalIndex`. Challenge resource
@@ -69,14 +59,8 @@ export async function assertKeyVaultError(action: Promise<unknown>, expected: Ke
     });
 }
 
-/**
- * The stack config that gives the provider principal `principalIndex`'s credential, as a user
- * would set it (`azure-native:clientId`, `clientSecret`, `tenantId`), plus `extra` keys.
- */
-export function azureNativeConfig(emulator: RunningEmulator, principalIndex = 0, extra: Record<string, string> = {}): Record<string, string> {
-    const p = emulator.principals[principalIndex];
-    return { "azure-native:clientId": p.clientId, "azure-native:clientSecret": p.clientSecret, "azure-native:tenantId": emulator.tenantId, ...extra };
-}
+/** Stack config with principal `principalIndex`'s `azure-native:*` credential (see `scripts/emulator-identity.ts`). */
+export { azureNativeConfig };
 
 /**
  * Points `AZURE_AUTHORITY_HOST` at the emulator's Entra ID stand-in for code running in this

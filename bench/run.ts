@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
+import { rerunTrustingCa } from "../scripts/trust-ca";
 import { parseArgs } from "node:util";
 import { benchCa, repoRoot, scratchDir, startBenchEmulator } from "./setup";
 import { measureProviderSize } from "./provider-size";
@@ -35,11 +35,7 @@ type Phase = (typeof PHASES)[number];
 
 async function main(): Promise<void> {
     const { caCertPath } = await benchCa();
-    if (process.env.NODE_EXTRA_CA_CERTS !== caCertPath) {
-        // Node reads NODE_EXTRA_CA_CERTS only at start: run again with it so this process trusts the emulator.
-        const child = spawnSync(process.execPath, [__filename, ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
-        process.exit(child.status ?? 1);
-    }
+    rerunTrustingCa(caCertPath);
     const { values } = parseArgs({ options: { only: { type: "string" }, "no-write": { type: "boolean" } } });
     const only = phasesFrom(values.only);
     process.chdir(repoRoot); // the provider's module id is relative to the project root, as under `pulumi up`

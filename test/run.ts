@@ -8,20 +8,14 @@
  */
 import * as path from "node:path";
 import * as fs from "node:fs";
-import { spawnSync } from "node:child_process";
 import Mocha from "mocha";
 import { testCaDir } from "./helpers/paths";
 import { loadOrCreateCa } from "../emulator/tls";
+import { rerunTrustingCa } from "../scripts/trust-ca";
 
 async function main(): Promise<void> {
     const ca = await loadOrCreateCa(testCaDir);
-    if (process.env.NODE_EXTRA_CA_CERTS !== ca.caCertPath) {
-        const child = spawnSync(process.execPath, [__filename, ...process.argv.slice(2)], {
-            stdio: "inherit",
-            env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.caCertPath },
-        });
-        process.exit(child.status ?? 1);
-    }
+    rerunTrustingCa(ca.caCertPath);
     const args = process.argv.slice(2);
     let grep: string | undefined;
     const files: string[] = [];

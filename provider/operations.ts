@@ -9,7 +9,7 @@ import type { TokenCredential } from "@azure/identity";
 import { configValue, createCredential, credentialSettings, type ConfigSource, type CredentialSettings } from "./credentials";
 import { VaultClients, defaultVaultClientSettings, type VaultClientSettings } from "./vault-client";
 import { destinationProblem, isBlobDestination, openDestination } from "./destinations";
-import { sha256Hex } from "./destinations/file";
+import { sha256Hex } from "./destinations/destination";
 import {
     DEFAULT_DESTINATION, changedInputs, inputFailures, isUnknown, normalizeInputs,
     type BackupInputs, type InputFailure,

@@ -3,10 +3,10 @@
  * the expected one when given, and check its framing as a Key Vault secret backup. Shared by
  * `secret-backup verify`, `restoreBackup` and the package's exports.
  */
-import { createHash } from "node:crypto";
 import type { TokenCredential } from "@azure/identity";
 import { FramingError, parseBackupFraming, BackupFraming } from "./backup-framing";
 import { readBackupBytes } from "./backup-location";
+import { sha256Hex } from "./destinations/destination";
 import { BackupInputError, BackupVerificationError } from "./backup-errors";
 
 export { BackupInputError, BackupVerificationError, VerificationFailure } from "./backup-errors";
@@ -48,7 +48,7 @@ export async function loadVerifiedBackup(
 ): Promise<{ report: VerifiedBackup; bytes: Uint8Array }> {
     const expected = normaliseSha256(options.sha256);
     const { url, bytes } = await readBackupBytes(location, options.credential);
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const sha256 = sha256Hex(bytes);
     if (expected !== undefined && sha256 !== expected) {
         throw new BackupVerificationError(
             "hash-mismatch",

@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { TokenCredential } from "@azure/identity";
 import { BlockBlobClient, ContainerClient, newPipeline, Pipeline, StorageRetryOptions } from "@azure/storage-blob";
-import { BackupRecord, backupObjectName, Destination, StoredState } from "./destination";
+import { BackupRecord, backupObjectName, Destination, sha256Hex, StoredState } from "./destination";
 import { BlobDestinationAddress, parseBlobDestination, parseBlobLocation } from "./blob-url";
 import { redactUrl } from "../redact";
 import { BlobContext, blobError, translateBlobError } from "./blob-errors";
@@ -143,7 +143,7 @@ export class BlobDestination implements Destination {
     /** Downloads what was stored (only if still the blob we wrote) and compares size and SHA-256. */
     private async checkStored(client: BlockBlobClient, etag: string, record: BackupRecord, ctx: BlobContext) {
         const stored = await downloadAll(client, etag);
-        const digest = createHash("sha256").update(stored).digest("hex");
+        const digest = sha256Hex(stored);
         if (digest !== record.sha256.toLowerCase() || stored.length !== record.sizeBytes) {
             throw blobError(
                 "read back",

@@ -3,6 +3,7 @@
  * The provider picks an implementation from the destination string and never touches files or
  * HTTP itself.
  */
+import { createHash } from "node:crypto";
 
 /** What is known about one backup when it is written: stored beside it as metadata where the kind allows. */
 export interface BackupRecord {
@@ -45,4 +46,9 @@ export function backupObjectName(record: BackupRecord): string {
     const host = new URL(record.vaultUrl).host.replace(/[^0-9A-Za-z.-]/g, "_");
     const time = record.backedUpAt.replace(/[-:.]/g, "");
     return `${host}_${record.secretName}_${time}_${record.sha256.slice(0, 12)}.kvbackup`;
+}
+
+/** Hex SHA-256 of `bytes`: the hash a backup is identified and verified by, everywhere. */
+export function sha256Hex(bytes: Uint8Array): string {
+    return createHash("sha256").update(bytes).digest("hex");
 }

@@ -7,9 +7,9 @@
  */
 import { promises as fsp, constants as fsc } from "node:fs";
 import * as path from "node:path";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { pathToFileURL, fileURLToPath } from "node:url";
-import { backupObjectName, type BackupRecord, type Destination, type StoredState } from "./destination";
+import { backupObjectName, sha256Hex, type BackupRecord, type Destination, type StoredState } from "./destination";
 import { redactUrl } from "../redact";
 
 /** A folder, given as a path (relative to the working directory, the Pulumi project) or `file://` URL. */
@@ -61,11 +61,6 @@ export class FileDestination implements Destination {
             throw error;
         }
     }
-}
-
-/** Hex SHA-256 of `bytes`. */
-export function sha256Hex(bytes: Uint8Array): string {
-    return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** The absolute folder path of a destination string (a path or a `file://` URL). */

@@ -3,7 +3,7 @@ import { ContainerClient } from "@azure/storage-blob";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import type { RunningEmulator } from "../../emulator";
 import { openDestination } from "../../provider/destinations";
-import { sha256Hex } from "../../provider/destinations/file";
+import { sha256Hex } from "../../provider/destinations/destination";
 import { restoreBackup } from "../../provider/restore";
 import { verifyBackup, BackupVerificationError } from "../../provider/verify";
 import { RunningAzurite, startAzurite } from "../helpers/azurite";

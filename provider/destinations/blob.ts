@@ -31,6 +31,8 @@ export const BLOB_METADATA = {
     sizeBytes: "sizebytes",
     vaultUrl: "sourcevault",
     secretName: "sourcesecret",
+    /** `key` or `certificate`; absent on secret backups (all blobs written before other kinds existed). */
+    kind: "sourcekind",
     backedUpAt: "backedupat",
     /** A random id per write, so a retried create can tell its own blob from someone else's. */
     writeId: "writeid",
@@ -187,6 +189,7 @@ function metadataFor(record: BackupRecord, writeId: string): Record<string, stri
         [BLOB_METADATA.secretName]: record.secretName,
         [BLOB_METADATA.backedUpAt]: record.backedUpAt,
         [BLOB_METADATA.writeId]: writeId,
+        ...(record.kind && record.kind !== "secret" ? { [BLOB_METADATA.kind]: record.kind } : {}),
     };
 }
 

@@ -5,12 +5,20 @@
  */
 import { createHash } from "node:crypto";
 
+/** The kinds of Key Vault object a backup can hold. */
+export type ObjectKind = "secret" | "key" | "certificate";
+
+/** Every object kind, in the order they are listed and backed up. */
+export const OBJECT_KINDS: readonly ObjectKind[] = ["secret", "key", "certificate"];
+
 /** What is known about one backup when it is written: stored beside it as metadata where the kind allows. */
 export interface BackupRecord {
     /** The vault's base URL, e.g. `https://myvault.vault.azure.net`. */
     vaultUrl: string;
-    /** The secret's name. */
+    /** The object's name (a secret's, key's or certificate's; the field keeps its first name for existing callers). */
     secretName: string;
+    /** What the backup holds; a record without one is a secret backup (everything written before keys and certificates). */
+    kind?: ObjectKind;
     /** When the backup was taken (this machine's clock, right after Key Vault answered), ISO 8601 UTC. */
     backedUpAt: string;
     /** Hex SHA-256 of the decoded blob bytes. */
@@ -38,14 +46,47 @@ export interface Destination {
 }
 
 /**
- * The file or blob name of one backup: vault host, secret, UTC time to the millisecond and a hash
- * prefix, so two backups never share a name, e.g.
- * `myvault.vault.azure.net_db-password_20261127T174500123Z_3f2a9c1b0d4e.kvbackup`.
+ * The file or blob name of one backup: vault host, object name, UTC time to the millisecond and a
+ * hash prefix, so two backups never share a name, e.g.
+ * `myvault.vault.azure.net_db-password_20261127T174500123Z_3f2a9c1b0d4e.kvbackup`. Secret backups
+ * end in `.kvbackup` (as they always have); keys and certificates in `.key.kvbackup` and
+ * `.certificate.kvbackup`, because their blobs share one tag and the name is what tells them apart
+ * without the state. `parseBackupObjectName` reads a name back.
  */
 export function backupObjectName(record: BackupRecord): string {
     const host = new URL(record.vaultUrl).host.replace(/[^0-9A-Za-z.-]/g, "_");
     const time = record.backedUpAt.replace(/[-:.]/g, "");
-    return `${host}_${record.secretName}_${time}_${record.sha256.slice(0, 12)}.kvbackup`;
+    const kind = record.kind && record.kind !== "secret" ? `.${record.kind}` : "";
+    return `${host}_${record.secretName}_${time}_${record.sha256.slice(0, 12)}${kind}.kvbackup`;
+}
+
+/** What a backup's file or blob name says about it (see `backupObjectName`). */
+export interface BackupObjectName {
+    /** The vault's host as written in the name: `myvault.vault.azure.net`, or `127.0.0.1_41234` with a port. */
+    host: string;
+    kind: ObjectKind;
+    /** The object's name in the vault. */
+    name: string;
+    /** When the backup was taken, ISO 8601 UTC to the millisecond. */
+    backedUpAt: string;
+    /** The first 12 hex digits of the blob's SHA-256. */
+    sha256Prefix: string;
+}
+
+const OBJECT_NAME = /^(.+)_([0-9A-Za-z-]{1,127})_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z_([0-9a-f]{12})(?:\.(key|certificate))?\.kvbackup$/;
+
+/** Reads a name `backupObjectName` made (the last path segment only); `undefined` for any other name. */
+export function parseBackupObjectName(fileName: string): BackupObjectName | undefined {
+    const m = OBJECT_NAME.exec(fileName);
+    if (!m) return undefined;
+    const [, host, name, y, mo, d, h, mi, s, ms, sha256Prefix, kind] = m;
+    return {
+        host,
+        kind: (kind as ObjectKind | undefined) ?? "secret",
+        name,
+        backedUpAt: `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`,
+        sha256Prefix,
+    };
 }
 
 /** Hex SHA-256 of `bytes`: the hash a backup is identified and verified by, everywhere. */

@@ -280,17 +280,7 @@ describe("reliability: faults during a backup through the real provider host", f
 
         it("Blob Storage answering 403 (an Azurite whose clock runs a day ahead refuses every token) fails cleanly", async function () {
             this.timeout(90_000);
-            const saved = process.env.NODE_OPTIONS;
-            process.env.NODE_OPTIONS = `${saved ?? ""} --require ${path.join(__dirname, "clock-skew-preload.js")}`.trim();
-            process.env.RELIABILITY_CLOCK_SKEW_MS = String(24 * 3600_000);
-            let skewed: RunningAzurite | undefined;
-            try {
-                skewed = await startAzurite();
-            } finally {
-                if (saved === undefined) delete process.env.NODE_OPTIONS;
-                else process.env.NODE_OPTIONS = saved;
-                delete process.env.RELIABILITY_CLOCK_SKEW_MS;
-            }
+            const skewed = await startAzurite({ clockSkewMs: 24 * 3600_000 });
             try {
                 const name = await newSecret("blob-403");
                 const stack = stackFor(name, { destination: `${skewed.accountUrl}/${uniqueName("refused")}` });

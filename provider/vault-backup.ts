@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SecretBackup } from "./resource";
 import { nameFilter } from "./secret-patterns";
 import { listVaultSecrets, programCredential } from "./vault-listing";
-import { apiVersionProblem, DEFAULT_API_VERSION, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
+import { apiVersionProblem, DEFAULT_API_VERSION, normalizeApiVersion, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
 
 /** The inputs of a `VaultBackup`. */
 export interface VaultBackupArgs {
@@ -136,7 +136,7 @@ function checkedArgs(args: VaultBackupArgs): CheckedArgs {
     const versionProblem = apiVersionProblem(apiVersion);
     if (versionProblem) throw new Error(`VaultBackup: apiVersion: ${versionProblem}`);
     nameFilter(args.include, args.exclude); // throws naming the bad pattern, before anything is listed
-    const checked: CheckedArgs = { vaultUrl: normalizeVaultUrl(args.vaultUrl), apiVersion: apiVersion as ApiVersion, includeDisabled: args.includeDisabled === true };
+    const checked: CheckedArgs = { vaultUrl: normalizeVaultUrl(args.vaultUrl), apiVersion: normalizeApiVersion(apiVersion)!, includeDisabled: args.includeDisabled === true };
     if (args.include !== undefined) checked.include = args.include;
     if (args.exclude !== undefined) checked.exclude = args.exclude;
     if (args.destination !== undefined) checked.destination = args.destination;

@@ -117,7 +117,7 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
 
     /** Lists the vault and creates the children; runs once, from Pulumi's component constructor. */
     protected override async initialize(args: pulumi.Inputs, _opts?: pulumi.ComponentResourceOptions, name?: string): Promise<VaultBackupData> {
-        const a = args as CheckedArgs;
+        const a = derived(args as CheckedArgs);
         const config = { get: (key: string) => pulumi.runtime.getConfig(key) };
         const credential = programCredential(config);
         const listings = await Promise.all(a.kinds.map((k) => this.list(a, KINDS[k], credential)));
@@ -154,7 +154,7 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
     }
 
     /** One kind's listing; undefined (with a warning) when `kinds` was left out and the identity may not list this kind. */
-    private async list(a: CheckedArgs, kind: KindInfo, credential: ReturnType<typeof programCredential>): Promise<ListedObject[] | undefined> {
+    private async list(a: DerivedArgs, kind: KindInfo, credential: ReturnType<typeof programCredential>): Promise<ListedObject[] | undefined> {
         try {
             return await listVaultObjects(kind, a.vaultUrl, a.apiVersion, credential);
         } catch (e) {
@@ -168,7 +168,7 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
         }
     }
 
-    private report(a: CheckedArgs, counts: string[], chosen: number, managed: number, skipped: Record<ObjectKind, string[]>, listings: Array<ListedObject[] | undefined>): void {
+    private report(a: DerivedArgs, counts: string[], chosen: number, managed: number, skipped: Record<ObjectKind, string[]>, listings: Array<ListedObject[] | undefined>): void {
         // A preview takes no backup: say what is planned, not what was done.
         const plan = pulumi.runtime.isDryRun() ? `${chosen} to back up when new or changed (a preview takes no backup)` : `${chosen} kept backed up (each backed up when new or changed)`;
         pulumi.log.info(`${a.vaultUrl}: listed ${counts.join(", ") || "nothing"}; ${plan}`, this);
@@ -195,19 +195,42 @@ export function childName(componentName: string, objectName: string, kind: Objec
     return kind === "secret" ? `${componentName}/${objectName}` : `${componentName}/${KINDS[kind].plural}/${objectName}`;
 }
 
+/**
+ * The component's inputs after checking: plain data only (they are registered as the component's
+ * inputs), and only the keys `VaultBackup` registered before keys and certificates existed, plus
+ * `kinds` when given, so an existing stack's component shows no change.
+ */
 interface CheckedArgs {
     vaultUrl: string;
-    kinds: ObjectKind[];
-    kindsGiven: boolean;
-    filters: Record<ObjectKind, NameFilter>;
-    unmatchedIncludes: (listings: Array<ListedObject[] | undefined>) => string[];
+    kinds?: ObjectKind[];
+    include?: string[] | KindPatterns;
+    exclude?: string[] | KindPatterns;
     destination?: pulumi.Input<string>;
     triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
     apiVersion: ApiVersion;
     includeDisabled: boolean;
 }
 
-function childArgs(a: CheckedArgs, o: ListedObject): Record<string, unknown> {
+/** What `initialize` works with: the checked inputs, the kinds to list and each kind's name filter. */
+interface DerivedArgs extends CheckedArgs {
+    kinds: ObjectKind[];
+    kindsGiven: boolean;
+    filters: Record<ObjectKind, NameFilter>;
+    unmatchedIncludes: (listings: Array<ListedObject[] | undefined>) => string[];
+}
+
+function derived(a: CheckedArgs): DerivedArgs {
+    const kinds = checkedKinds(a.kinds);
+    const filters = emptyByKind<NameFilter>((k) => nameFilter(patternsFor(a.include, "include", k), patternsFor(a.exclude, "exclude", k)));
+    const unmatchedIncludes = (listings: Array<ListedObject[] | undefined>): string[] => {
+        const names = (k: ObjectKind): string[] => listings[kinds.indexOf(k)]?.map((o) => o.name) ?? [];
+        if (a.include === undefined || Array.isArray(a.include)) return filters.secret.unmatchedIncludes(kinds.flatMap(names));
+        return kinds.flatMap((k) => filters[k].unmatchedIncludes(names(k)).map((p) => `${p} (${KINDS[k].plural})`));
+    };
+    return { ...a, kinds, kindsGiven: a.kinds !== undefined, filters, unmatchedIncludes };
+}
+
+function childArgs(a: DerivedArgs, o: ListedObject): Record<string, unknown> {
     const args: Record<string, unknown> = { vaultUrl: a.vaultUrl, destination: a.destination, triggers: a.triggers, apiVersion: a.apiVersion };
     if (o.updatedOn) args.sourceUpdatedOn = o.updatedOn;
     return args;
@@ -226,21 +249,11 @@ function checkedArgs(args: VaultBackupArgs): CheckedArgs {
     const apiVersion = args.apiVersion ?? DEFAULT_API_VERSION;
     const versionProblem = apiVersionProblem(apiVersion);
     if (versionProblem) throw new Error(`VaultBackup: apiVersion: ${versionProblem}`);
-    const kinds = checkedKinds(args.kinds);
-    // Patterns are compiled (and refused, naming the input) before anything is listed.
-    const filters = emptyByKind<NameFilter>((k) => nameFilter(patternsFor(args.include, "include", k), patternsFor(args.exclude, "exclude", k)));
-    const unmatchedIncludes = (listings: Array<ListedObject[] | undefined>): string[] => {
-        const names = (k: ObjectKind): string[] => listings[kinds.indexOf(k)]?.map((o) => o.name) ?? [];
-        if (args.include === undefined || Array.isArray(args.include)) {
-            const all = kinds.flatMap(names);
-            return filters.secret.unmatchedIncludes(all);
-        }
-        return kinds.flatMap((k) => filters[k].unmatchedIncludes(names(k)).map((p) => `${p} (${KINDS[k].plural})`));
-    };
-    const checked: CheckedArgs = {
-        vaultUrl: normalizeVaultUrl(args.vaultUrl), kinds, kindsGiven: args.kinds !== undefined, filters, unmatchedIncludes,
-        apiVersion: apiVersion as ApiVersion, includeDisabled: args.includeDisabled === true,
-    };
+    const checked: CheckedArgs = { vaultUrl: normalizeVaultUrl(args.vaultUrl), apiVersion: apiVersion as ApiVersion, includeDisabled: args.includeDisabled === true };
+    if (args.kinds !== undefined) checked.kinds = args.kinds;
+    if (args.include !== undefined) checked.include = args.include;
+    if (args.exclude !== undefined) checked.exclude = args.exclude;
+    derived(checked); // throws naming the bad kind or pattern, before anything is listed
     if (args.destination !== undefined) checked.destination = args.destination;
     if (args.triggers !== undefined) checked.triggers = args.triggers;
     return checked;

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { VerifiedBackup } from "./verify";
+import type { ObjectKind } from "./kinds";
 import { BackupInputError } from "./backup-errors";
 
 /** Exit codes of `secret-backup`. */
@@ -25,13 +26,15 @@ Exit codes: 0 done, 1 verification or restore failed, 2 usage error.
 
 const VERIFY_HELP = `Usage: secret-backup verify <location> [--sha256 <hex>] [--json]
 
-Reads the backup at <location> and checks that it is a well-formed Key Vault secret backup
-(the secret-backup tag, then a five-part JWE whose header names alg and enc) and, with
+Reads the backup at <location> and checks that it is a well-formed Key Vault secret, key or
+certificate backup (the kind's tag, then a five-part JWE whose header names alg and enc) and, with
 --sha256, that it hashes to the given digest (the SecretBackup's "sha256" output).
 Only Key Vault can decrypt a backup, so this cannot prove the vault will accept it.
 
 Options:
   --sha256 <hex>   expected SHA-256 of the stored bytes (64 hex characters)
+  --kind <kind>    secret, key or certificate; by default the file name tells (needed
+                   only for a renamed key or certificate backup: they share one tag)
   --json           print the result as one JSON object
   -h, --help       show this help
 
@@ -44,9 +47,10 @@ Exit codes: 0 sound, 1 missing, unreadable, changed or damaged, 2 usage error.
 const RESTORE_HELP = `Usage: secret-backup restore --from <location> --vault <url> [--sha256 <hex>] [--api-version 7.4] [--json]
 
 Verifies the backup at <location> (as "secret-backup verify" does; nothing is sent when it
-fails), then restores it into the vault with Key Vault's Restore Secret, which brings back every
-version. Needs the secrets "restore" permission. Key Vault never overwrites: if a secret of that
-name exists, active or soft-deleted, the restore fails (409); recover or purge it first. The
+fails), then restores it into the vault with Key Vault's Restore Secret, Key or Certificate (by
+the backup's kind), which brings back every version. Needs that kind's "restore" permission. Key
+Vault never overwrites: if an object of that name exists, active or soft-deleted, the restore
+fails (409); recover or purge it first. The
 vault must be in the same Azure subscription and geography as the one backed up.
 
 Options:
@@ -54,6 +58,7 @@ Options:
   --vault <url>          the vault's base URL, e.g. https://myvault.vault.azure.net (required)
   --sha256 <hex>         expected SHA-256 of the backup, checked before restoring
   --api-version <v>      Key Vault API version (default 7.4)
+  --kind <kind>          secret, key or certificate; by default the file name tells
   --json                 print the result as one JSON object
   -h, --help             show this help
 
@@ -101,13 +106,13 @@ async function verifyCommand(args: string[], io: Io): Promise<number> {
     const { values, positionals } = parseArgs({
         args,
         allowPositionals: true,
-        options: { sha256: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+        options: { sha256: { type: "string" }, kind: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
     });
     if (values.help) return help(io, VERIFY_HELP);
     if (positionals.length !== 1) throw new BackupInputError("location", `verify takes one location, got ${positionals.length}`);
     // The Azure SDKs load only when a command needs them, so --help and usage errors answer at once.
     const { verifyBackup } = await import("./verify");
-    const report = await verifyBackup(positionals[0], { sha256: values.sha256 });
+    const report = await verifyBackup(positionals[0], { sha256: values.sha256, kind: values.kind as ObjectKind | undefined });
     io.out(values.json ? `${JSON.stringify(report)}\n` : describe("verified", report));
     return EXIT.ok;
 }
@@ -121,6 +126,7 @@ async function restoreCommand(args: string[], io: Io): Promise<number> {
             vault: { type: "string" },
             sha256: { type: "string" },
             "api-version": { type: "string" },
+            kind: { type: "string" },
             json: { type: "boolean" },
             help: { type: "boolean", short: "h" },
         },
@@ -134,12 +140,13 @@ async function restoreCommand(args: string[], io: Io): Promise<number> {
         vaultUrl: values.vault,
         sha256: values.sha256,
         apiVersion: values["api-version"],
+        kind: values.kind as ObjectKind | undefined,
     });
     if (values.json) {
         io.out(`${JSON.stringify(restored)}\n`);
     } else {
         io.out(describe("verified", restored.backup));
-        io.out(`restored secret ${restored.secretName} into ${restored.vaultUrl} (${restored.id}, request id ${restored.requestId})\n`);
+        io.out(`restored ${restored.kind} ${restored.secretName} into ${restored.vaultUrl} (${restored.id}, request id ${restored.requestId})\n`);
     }
     return EXIT.ok;
 }
@@ -150,7 +157,7 @@ function help(io: Io, text: string): number {
 }
 
 function describe(what: string, r: VerifiedBackup): string {
-    return `${what} ${r.location}: secret backup, ${r.sizeBytes} bytes, sha256 ${r.sha256}, ${r.alg}/${r.enc}\n`;
+    return `${what} ${r.location}: ${r.kind ?? "key or certificate"} backup, ${r.sizeBytes} bytes, sha256 ${r.sha256}, ${r.alg}/${r.enc}\n`;
 }
 
 function isParseArgsError(e: unknown): boolean {

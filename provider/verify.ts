@@ -17,6 +17,10 @@ export interface VerifyOptions {
     sha256?: string;
     /** Credential for Blob Storage locations; by default the same one the provider uses. */
     credential?: TokenCredential;
+    /** Expected start of the hex SHA-256 (the 12 digits in a backup's file or blob name); checked when given. */
+    sha256Prefix?: string;
+    /** The framing check of the backup's kind and its name in messages; by default a secret backup's (`parseBackupFraming`). */
+    framing?: { parse(bytes: Uint8Array): BackupFraming; what: string };
 }
 
 /** What a successful verification found; none of it secret. */
@@ -56,12 +60,21 @@ export async function loadVerifiedBackup(
             `Backup ${url} hashes to ${sha256}, not the expected ${expected}: it changed since it was written, or it is another backup.`,
         );
     }
+    const prefix = options.sha256Prefix?.toLowerCase();
+    if (prefix !== undefined && !sha256.startsWith(prefix)) {
+        throw new BackupVerificationError(
+            "hash-mismatch",
+            url,
+            `Backup ${url} hashes to ${sha256}, but its name says ${prefix}...: it changed since it was written, or it is another backup under this name.`,
+        );
+    }
+    const { parse, what } = options.framing ?? { parse: parseBackupFraming, what: "secret" };
     let framing: BackupFraming;
     try {
-        framing = parseBackupFraming(bytes);
+        framing = parse(bytes);
     } catch (e) {
         if (!(e instanceof FramingError)) throw e;
-        throw new BackupVerificationError("damaged", url, `Backup ${url} is not a usable Key Vault secret backup: ${e.message}.`);
+        throw new BackupVerificationError("damaged", url, `Backup ${url} is not a usable Key Vault ${what} backup: ${e.message}.`);
     }
     return { report: { location: url, sha256, sizeBytes: bytes.length, ...framing }, bytes };
 }

@@ -95,7 +95,8 @@ export async function restoreVaultCommand(
     return result.complete ? OK : FAILED;
 }
 
-function restoreTable(r: RestoreVaultResult): string {
+/** The text `secret-backup restore --all` prints: one row per object, failures with what to do, then the verdict. */
+export function restoreTable(r: RestoreVaultResult): string {
     const rows = r.objects.map((o) => [o.kind, o.name, o.outcome === "planned" ? "would restore" : o.outcome, detail(o)]);
     const failures = r.objects
         .filter((o) => o.outcome === "failed")

@@ -103,8 +103,7 @@ Options:
   --json               print the listing as one JSON object
   -h, --help           show this help
 
-Exit codes: 0 listed (and, with --verify, every backup sound), 1 a backup failed verification or
-the destination is missing or unreadable, 2 usage error.
+Exit codes: 0 listed (with --verify: every backup sound), 1 a backup unsound or the destination unreadable, 2 usage error.
 `;
 
 const PRUNE_HELP = `Usage: secret-backup prune <destination> --keep-last <N> [--keep-within <30d>] [--yes] [--json]

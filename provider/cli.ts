@@ -8,6 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import type { VerifiedBackup } from "./verify";
+import type { ObjectKind } from "./kinds";
 import { BackupInputError } from "./backup-errors";
 
 /** Exit codes of `secret-backup`. */
@@ -32,13 +33,15 @@ Exit codes: 0 done, 1 verification or restore failed, 2 usage error.
 
 const VERIFY_HELP = `Usage: secret-backup verify <location> [--sha256 <hex>] [--json]
 
-Reads the backup at <location> and checks that it is a well-formed Key Vault secret backup
-(the secret-backup tag, then a five-part JWE whose header names alg and enc) and, with
+Reads the backup at <location> and checks that it is a well-formed Key Vault secret, key or
+certificate backup (the kind's tag, then a five-part JWE whose header names alg and enc) and, with
 --sha256, that it hashes to the given digest (the SecretBackup's "sha256" output).
 Only Key Vault can decrypt a backup, so this cannot prove the vault will accept it.
 
 Options:
   --sha256 <hex>   expected SHA-256 of the stored bytes (64 hex characters)
+  --kind <kind>    secret, key or certificate; by default the file name tells (needed
+                   only for a renamed key or certificate backup: they share one tag)
   --json           print the result as one JSON object
   -h, --help       show this help
 
@@ -52,9 +55,10 @@ const RESTORE_HELP = `Usage: secret-backup restore --from <location> --vault <ur
        secret-backup restore --from <destination> --vault <url> (--all | --name <pattern>...) [options]
 
 Verifies the backup at <location> (as "secret-backup verify" does; nothing is sent when it
-fails), then restores it into the vault with Key Vault's Restore Secret, which brings back every
-version. Needs the secrets "restore" permission. Key Vault never overwrites: if a secret of that
-name exists, active or soft-deleted, the restore fails (409); recover or purge it first. The
+fails), then restores it into the vault with Key Vault's Restore Secret, Key or Certificate (by
+the backup's kind), which brings back every version. Needs that kind's "restore" permission. Key
+Vault never overwrites: if an object of that name exists, active or soft-deleted, the restore
+fails (409); recover or purge it first. The
 vault must be in the same Azure subscription and geography as the one backed up.
 
 Options:
@@ -62,6 +66,7 @@ Options:
   --vault <url>          the vault's base URL, e.g. https://myvault.vault.azure.net (required)
   --sha256 <hex>         expected SHA-256 of the backup, checked before restoring
   --api-version <v>      Key Vault API version (default 7.4)
+  --kind <kind>          secret, key or certificate; by default the file name tells
   --json                 print the result as one JSON object
   -h, --help             show this help
 
@@ -131,7 +136,6 @@ Exit codes: 0 planned or removed, 1 a removal failed or the destination is unrea
 const RESTORE_VAULT_OPTIONS = {
     all: { type: "boolean" },
     name: { type: "string", multiple: true },
-    kind: { type: "string", multiple: true },
     "source-vault": { type: "string" },
     "on-conflict": { type: "string" },
     "dry-run": { type: "boolean" },
@@ -204,12 +208,12 @@ async function verifyCommand(args: string[], io: Io): Promise<number> {
     const { values, positionals } = parseArgs({
         args,
         allowPositionals: true,
-        options: { sha256: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+        options: { sha256: { type: "string" }, kind: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
     });
     if (positionals.length !== 1) throw new BackupInputError("location", `verify takes one location, got ${positionals.length}`);
     // The Azure SDKs load only when a command needs them, so --help and usage errors answer at once.
     const { verifyBackup } = await import("./verify");
-    const report = await verifyBackup(positionals[0], { sha256: values.sha256 });
+    const report = await verifyBackup(positionals[0], { sha256: values.sha256, kind: values.kind as ObjectKind | undefined });
     io.out(values.json ? `${JSON.stringify(report)}\n` : describe("verified", report));
     return EXIT.ok;
 }
@@ -223,6 +227,8 @@ async function restoreCommand(args: string[], io: Io): Promise<number> {
             vault: { type: "string" },
             sha256: { type: "string" },
             "api-version": { type: "string" },
+            // One kind for a single backup; repeatable (a filter) for a whole destination.
+            kind: { type: "string", multiple: true },
             json: { type: "boolean" },
             help: { type: "boolean", short: "h" },
             ...RESTORE_VAULT_OPTIONS,
@@ -236,20 +242,22 @@ async function restoreCommand(args: string[], io: Io): Promise<number> {
         const { restoreVaultCommand } = await import("./recovery/commands");
         return restoreVaultCommand({ ...values, from: values.from, vault: values.vault }, io);
     }
-    const vaultOnly = (["kind", "source-vault", "on-conflict", "dry-run", "restores-per-10-seconds"] as const).filter((k) => values[k] !== undefined);
+    const vaultOnly = (["source-vault", "on-conflict", "dry-run", "restores-per-10-seconds"] as const).filter((k) => values[k] !== undefined);
     if (vaultOnly.length) throw new BackupInputError(vaultOnly[0], `--${vaultOnly[0]} is for a whole destination: add --all or --name <pattern>`);
+    if ((values.kind?.length ?? 0) > 1) throw new BackupInputError("kind", "--kind names one kind when restoring one backup");
     const { restoreBackup } = await import("./restore");
     const restored = await restoreBackup({
         from: values.from,
         vaultUrl: values.vault,
         sha256: values.sha256,
         apiVersion: values["api-version"],
+        kind: values.kind?.[0] as ObjectKind | undefined,
     });
     if (values.json) {
         io.out(`${JSON.stringify(restored)}\n`);
     } else {
         io.out(describe("verified", restored.backup));
-        io.out(`restored secret ${restored.secretName} into ${restored.vaultUrl} (${restored.id}, request id ${restored.requestId})\n`);
+        io.out(`restored ${restored.kind} ${restored.secretName} into ${restored.vaultUrl} (${restored.id}, request id ${restored.requestId})\n`);
     }
     return EXIT.ok;
 }
@@ -260,7 +268,7 @@ function help(io: Io, text: string): number {
 }
 
 function describe(what: string, r: VerifiedBackup): string {
-    return `${what} ${r.location}: secret backup, ${r.sizeBytes} bytes, sha256 ${r.sha256}, ${r.alg}/${r.enc}\n`;
+    return `${what} ${r.location}: ${r.kind ?? "key or certificate"} backup, ${r.sizeBytes} bytes, sha256 ${r.sha256}, ${r.alg}/${r.enc}\n`;
 }
 
 function isParseArgsError(e: unknown): boolean {

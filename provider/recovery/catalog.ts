@@ -19,7 +19,6 @@ import { BackupInputError, BackupVerificationError } from "../backup-errors";
 import { loadVerifiedBackup, type VerifiedBackup } from "../verify";
 import { environmentCredential } from "../credentials";
 import { redactUrl } from "../redact";
-import { framingFor } from "./object-kinds";
 
 /** One stored backup, as its name (and, in Blob Storage, its metadata) describe it. */
 export interface StoredBackup {
@@ -89,7 +88,7 @@ export async function verifyStored(backup: StoredBackup, credential?: TokenCrede
         sha256: backup.sha256,
         sha256Prefix: backup.sha256Prefix,
         credential,
-        framing: framingFor(backup.kind),
+        kind: backup.kind,
     });
 }
 

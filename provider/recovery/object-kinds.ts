@@ -1,12 +1,11 @@
 /**
- * The per-kind seam of the recovery tools: how a backup of each object kind is checked (framing),
- * which names the target vault already uses (active and soft-deleted), and the one Restore call.
- * `restoreVault` knows nothing kind-specific beyond this table.
+ * The recovery tools' view of the kind table (`kinds.ts`): for one kind and target vault, the
+ * names already in use (active and soft-deleted) and the one Restore call. `restoreVault` knows
+ * nothing kind-specific beyond this.
  */
 import type { TokenCredential } from "@azure/identity";
-import { SecretClient } from "@azure/keyvault-secrets";
 import type { ObjectKind } from "../destinations/destination";
-import { FramingError, parseBackupFraming, type BackupFraming } from "../backup-framing";
+import { KINDS, type KindInfo } from "../kinds";
 import { relaxChallengeVerification, retryWhileThrottled } from "../vault-client";
 import type { ApiVersion } from "../validate";
 
@@ -28,58 +27,43 @@ export interface RestoreAnswer {
 
 /** One kind's restore calls against one vault. */
 export interface ObjectRestorer {
-    kind: ObjectKind;
+    /** The kind's row in the kind table (nouns, CLI words, advice). */
+    info: KindInfo;
     /** Lists the kind's active and deleted names (List and List Deleted; needs `list`). 429s are backed off as `backoffMs` says. */
     namesInVault(backoffMs: readonly number[]): Promise<NamesInVault>;
     /** One Restore call with the verified backup bytes; rejects with the SDK's error as it came. */
     restore(bytes: Uint8Array): Promise<RestoreAnswer>;
-    /** The Azure CLI words for this kind in advice: `secret`, `key`, `certificate`. */
-    cliNoun: string;
 }
 
-/** The framing check of `kind`'s backups, for `verifyBackup`'s `framing` option. */
-export function framingFor(kind: ObjectKind): { parse(bytes: Uint8Array): BackupFraming; what: string } {
-    if (kind === "secret") return { parse: parseBackupFraming, what: "secret" };
+/** The restorer of `kind` for `vaultUrl`, through the kind table's SDK client. */
+export function restorerFor(kind: ObjectKind, vaultUrl: string, credential: TokenCredential, apiVersion: ApiVersion): ObjectRestorer {
+    const info = KINDS[kind];
+    const client = info.client(vaultUrl, credential, { serviceVersion: apiVersion, disableChallengeResourceVerification: relaxChallengeVerification(vaultUrl) });
     return {
-        what: kind,
-        parse: () => {
-            throw new FramingError(`this version of secret-backup cannot check ${kind} backups yet`);
-        },
-    };
-}
-
-/**
- * The restorer of `kind` for `vaultUrl`, or undefined when this version cannot restore that kind
- * (the caller reports each such object as failed, with what to do).
- */
-export function restorerFor(kind: ObjectKind, vaultUrl: string, credential: TokenCredential, apiVersion: ApiVersion): ObjectRestorer | undefined {
-    if (kind !== "secret") return undefined;
-    const client = new SecretClient(vaultUrl, credential, {
-        serviceVersion: apiVersion,
-        disableChallengeResourceVerification: relaxChallengeVerification(vaultUrl),
-    });
-    return {
-        kind,
-        cliNoun: "secret",
+        info,
         namesInVault: async (backoffMs) => {
-            const active = await retryWhileThrottled(() => collect(client.listPropertiesOfSecrets(), (p) => p.name), backoffMs);
-            const deleted = await retryWhileThrottled(() => collect(client.listDeletedSecrets(), (d) => d.name), backoffMs);
+            const active = await retryWhileThrottled(() => lowerCased(names(client.list())), backoffMs);
+            const deleted = await retryWhileThrottled(() => lowerCased(client.listDeletedNames()), backoffMs);
             return { active, deleted };
         },
         restore: async (bytes) => {
             let requestId = "";
-            const restored = await client.restoreSecretBackup(bytes, {
+            const restored = await client.restore(bytes, {
                 onResponse: (response) => {
                     requestId = response.headers.get("x-ms-request-id") ?? requestId;
                 },
             });
-            return { name: restored.name, id: restored.id ?? "", requestId };
+            return { ...restored, requestId };
         },
     };
 }
 
-async function collect<T>(items: AsyncIterable<T>, name: (item: T) => string): Promise<Set<string>> {
+async function* names(items: AsyncIterable<{ name: string }>): AsyncIterable<string> {
+    for await (const item of items) yield item.name;
+}
+
+async function lowerCased(items: AsyncIterable<string>): Promise<Set<string>> {
     const out = new Set<string>();
-    for await (const item of items) out.add(name(item).toLowerCase());
+    for await (const name of items) out.add(name.toLowerCase());
     return out;
 }

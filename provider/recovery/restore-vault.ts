@@ -16,6 +16,7 @@ import { DEFAULT_THROTTLE_BACKOFF_MS, pacerFor, retryWhileThrottled, type TokenB
 import { openCatalog, sameVault, verifyStored, type StoredBackup } from "./catalog";
 import { backupSelector, compileNames, inParallel, listCatalog, type ObjectBackups } from "./list";
 import { restorerFor, type NamesInVault, type ObjectRestorer } from "./object-kinds";
+import type { KindInfo } from "../kinds";
 
 /** Restores per vault per 10 s by default: 90% of Key Vault's 300 creations (restore is a creation), as backups keep 90% of 4,000. */
 export const DEFAULT_RESTORES_PER_10_SECONDS = 270;
@@ -141,17 +142,15 @@ export async function restoreVault(args: RestoreVaultArgs): Promise<RestoreVault
     const notes: string[] = [];
     const kinds = [...new Set(listing.objects.map((o) => o.kind))];
     const throttleBackoff = args.throttleBackoffMs ?? DEFAULT_THROTTLE_BACKOFF_MS;
-    const restorers = new Map<ObjectKind, { restorer?: ObjectRestorer; names?: NamesInVault }>();
+    const restorers = new Map<ObjectKind, { restorer: ObjectRestorer; names?: NamesInVault }>();
     for (const kind of kinds) {
         const restorer = restorerFor(kind, vaultUrl, credential, apiVersion);
         let names: NamesInVault | undefined;
-        if (restorer) {
-            try {
-                names = await restorer.namesInVault(throttleBackoff);
-            } catch (e) {
-                const f = factsFromError(e);
-                notes.push(`could not list the vault's ${kind}s (${factsList(f) || f.message}); names already in use are known only from Key Vault's 409 answers. Grant the "list" permission to see them up front.`);
-            }
+        try {
+            names = await restorer.namesInVault(throttleBackoff);
+        } catch (e) {
+            const f = factsFromError(e);
+            notes.push(`could not list the vault's ${restorer.info.plural} (${factsList(f) || f.message}); names already in use are known only from Key Vault's 409 answers. Grant the ${restorer.info.plural} "list" permission to see them up front.`);
         }
         restorers.set(kind, { restorer, names });
     }
@@ -188,17 +187,14 @@ interface RestoreContext {
     purgeBackoff: readonly number[];
 }
 
-async function restoreOne(object: ObjectBackups, restorer: ObjectRestorer | undefined, names: NamesInVault | undefined, c: RestoreContext): Promise<ObjectRestoreOutcome> {
+async function restoreOne(object: ObjectBackups, restorer: ObjectRestorer, names: NamesInVault | undefined, c: RestoreContext): Promise<ObjectRestoreOutcome> {
     const newest = object.newest;
     const base = { kind: object.kind, name: object.name, location: newest.location, backedUpAt: newest.backedUpAt };
-    if (!restorer) {
-        return { ...base, outcome: "failed", why: `this version of secret-backup cannot restore ${object.kind} backups`, whatToDo: `restore it with az keyvault ${object.kind} restore --file <the backup>, or upgrade secret-backup.` };
-    }
     const inUse = names?.active.has(object.name.toLowerCase()) ? "exists in the vault" : names?.deleted.has(object.name.toLowerCase()) ? "is soft-deleted in the vault" : undefined;
     if (inUse) {
-        const why = `a ${restorer.cliNoun} of this name ${inUse}; restore never overwrites`;
+        const why = `a ${restorer.info.noun} of this name ${inUse}; restore never overwrites`;
         if (c.onConflict === "skip") return { ...base, outcome: "skipped", why };
-        return { ...base, outcome: "failed", why, whatToDo: conflictAdvice(restorer.cliNoun, inUse) };
+        return { ...base, outcome: "failed", why, whatToDo: conflictAdvice(restorer.info, inUse) };
     }
     let bytes: Uint8Array;
     try {
@@ -234,16 +230,16 @@ async function restoreOne(object: ObjectBackups, restorer: ObjectRestorer | unde
         }
     } catch (e) {
         const f = factsFromError(e);
-        const error = restoreFailure(e, newest.location, c.vaultUrl, f.status === 429 ? [...c.throttleBackoff] : undefined);
+        const error = restoreFailure(e, newest.location, c.vaultUrl, f.status === 429 ? [...c.throttleBackoff] : undefined, restorer.info);
         const [why, whatToDo] = error.message.split("\nWhat to do: ");
         return { ...base, outcome: "failed", why, whatToDo, status: error.statusCode, code: error.code, requestId: error.requestId };
     }
 }
 
-function conflictAdvice(noun: string, inUse: string): string {
+function conflictAdvice(kind: KindInfo, inUse: string): string {
     return inUse === "exists in the vault"
-        ? `keep the vault's ${noun} (run with --on-conflict skip), or delete and purge it (az keyvault ${noun} delete, then az keyvault ${noun} purge) and run again.`
-        : `recover it instead (az keyvault ${noun} recover), or purge it (az keyvault ${noun} purge) and run again.`;
+        ? `keep the vault's ${kind.noun} (run with --on-conflict skip), or delete and purge it (${kind.cli} delete, then ${kind.cli} purge) and run again.`
+        : `recover it instead (${kind.cli} recover), or purge it (${kind.cli} purge) and run again.`;
 }
 
 /** The one source vault the run restores from; throws `BackupInputError` when it is ambiguous or not there. */

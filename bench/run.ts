@@ -4,7 +4,7 @@
  * then measures: the serialized provider's size, latency, the shell-loop comparison, and bulk at
  * 16 and 64 in flight. Prints a table and writes `bench/results.json`.
  *
- * Usage: node dist/bench/run.js [--only size,latency,compare,bulk] [--no-write]
+ * Usage: node dist/bench/run.js [--only size,latency,compare,bulk,restore] [--no-write]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -17,6 +17,7 @@ import { measureLatency } from "./latency";
 import { measureComparison } from "./compare";
 import { VAULT_LIMIT, measureBulk, type BulkPlan } from "./bulk";
 import { figures, loadAverage, table, writeResults, type Measurements } from "./report";
+import { measureRestore, restoreFigures, type RestoreBenchResult } from "./restore";
 import { round } from "./stats";
 
 /**
@@ -30,7 +31,7 @@ const BULK_PLANS: BulkPlan[] = [
     { label: "pacing check, limit 400/10 s, 64 in flight", vault: "paced", parallel: 64, secrets: 500, limit: { operations: 400, windowMs: 10_000 }, pacingPer10Seconds: 360 },
 ];
 
-const PHASES = ["size", "latency", "compare", "bulk"] as const;
+const PHASES = ["size", "latency", "compare", "bulk", "restore"] as const;
 type Phase = (typeof PHASES)[number];
 
 async function main(): Promise<void> {
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     const loadAverageAtStart = loadAverage();
     const started = performance.now();
     const emulator = await startBenchEmulator();
-    const m: Measurements = {};
+    const m: Measurements & { restore?: RestoreBenchResult } = {};
     const phaseSeconds: Record<string, number> = {};
     let current: { label: string; at: number } | undefined;
     const step = (label: string): void => {
@@ -66,11 +67,12 @@ async function main(): Promise<void> {
     } finally {
         await emulator.close();
     }
+    if (only.has("restore")) (step("restore 1,000 objects"), (m.restore = await measureRestore()));
     const totalSeconds = round((performance.now() - started) / 1000, 1);
     step("done");
-    const rows = figures(m);
+    const rows = [...figures(m), ...(m.restore ? restoreFigures(m.restore) : [])];
     process.stdout.write(`\n${table(rows)}\n\nbench time: ${totalSeconds} s (after compiling); load average ${loadAverageAtStart} at the start, ${loadAverage()} at the end on ${os.availableParallelism()} CPUs\n`);
-    const failed = [...(m.latency?.failures ?? []), ...(m.compare?.providerSequential.failures ?? []), ...(m.bulk ?? []).flatMap((b) => b.failures)];
+    const failed = [...(m.latency?.failures ?? []), ...(m.compare?.providerSequential.failures ?? []), ...(m.bulk ?? []).flatMap((b) => b.failures), ...(m.restore?.failed ? [`${m.restore.failed} of ${m.restore.objects} restores failed`] : [])];
     trimFailures(m);
     if (!values["no-write"]) {
         const out = path.join(repoRoot, "bench", "results.json");

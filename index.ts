@@ -1,5 +1,10 @@
 /** The public API of pulumi-keyvault-backup. */
-export { SecretBackup, SECRET_BACKUP_TYPE, type SecretBackupArgs, type KeyVaultSecretLike } from "./provider/resource";
+export {
+    SecretBackup, SECRET_BACKUP_TYPE, type SecretBackupArgs, type KeyVaultSecretLike,
+    KeyBackup, KEY_BACKUP_TYPE, type KeyBackupArgs, type KeyVaultKeyLike,
+    CertificateBackup, CERTIFICATE_BACKUP_TYPE, type CertificateBackupArgs, type ObjectBackupArgs,
+} from "./provider/resource";
+export { KINDS, OBJECT_KINDS, type ObjectKind, type KindInfo } from "./provider/kinds";
 export { SUPPORTED_API_VERSIONS, DEFAULT_API_VERSION, DEFAULT_DESTINATION, type ApiVersion } from "./provider/validate";
 export type { BackupOutputs } from "./provider/operations";
 export { VaultBackup, VAULT_BACKUP_TYPE, type VaultBackupArgs } from "./provider/vault-backup";

@@ -3,14 +3,10 @@
  * verified. Re-runs itself with `NODE_EXTRA_CA_CERTS` set to the bench CA (as `npm test` does),
  * then measures: the serialized provider's size, latency, the shell-loop comparison, bulk at 16
  * and 64 in flight (1,000 and 5,000 secrets, and with 50 ms of latency), the cost of a backup
- * into a folder of 100,000 backups, and a CPU profile of the host and the emulator during a bulk
- * run. Prints a table and writes `bench/results.json`.
+ * into a folder of 100,000 backups, a CPU profile of the host and the emulator during a bulk
+ * run, and restoring 1,000 objects. Prints a table and writes `bench/results.json`.
  *
-<<<<<<< HEAD
- * Usage: node dist/bench/run.js [--only size,latency,compare,bulk,restore] [--no-write]
-=======
- * Usage: node dist/bench/run.js [--only size,latency,compare,bulk,folder,profile] [--no-write]
->>>>>>> perf
+ * Usage: node dist/bench/run.js [--only size,latency,compare,bulk,folder,profile,restore] [--no-write]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -252,7 +252,6 @@ export class LocalEngine {
                 engineAddress: monitor.engineAddress,
                 env: this.options.env,
             });
-            run.programPid = program.pid;
             let timer: NodeJS.Timeout | undefined;
             const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
             try {
@@ -394,7 +393,6 @@ interface RunRecord {
     diagnostics: Diagnostic[];
     programStdout: string;
     programStderr: string;
-    programPid?: number;
 }
 
 /** At most `limit` tasks at once, the rest queued in arrival order (the engine's `--parallel`). */

@@ -61,6 +61,8 @@ export interface OperationResult {
     /** The program runner's stdout and stderr (what `pulumi up` shows under the stack); empty for an inline program. */
     programStdout: string;
     programStderr: string;
+    /** The program runner's exit code (32: it logged its error; null: a signal ended it or it never ran; 0 for inline success, 1 for inline failure). */
+    programExitCode: number | null;
 }
 
 /** Answers registrations of resources that are not dynamic (e.g. an azure-native secret in a test). */
@@ -268,6 +270,7 @@ export class LocalEngine {
                 }
                 run.programStdout = outcome.stdout;
                 run.programStderr = outcome.stderr;
+                run.programExitCode = outcome.exitCode;
                 await settle(inflight, timedOut);
                 if (stepError !== undefined) throw new Error(stepError);
                 const failure = programError(outcome, run.diagnostics);
@@ -368,7 +371,7 @@ export class LocalEngine {
             return started;
         })();
         host.catch(() => undefined); // reported through body, which awaits it
-        const run: RunRecord = { steps: [], diagnostics: [], programStdout: "", programStderr: "" };
+        const run: RunRecord = { steps: [], diagnostics: [], programStdout: "", programStderr: "", programExitCode: null };
         let exports: PropertyMap = {};
         let error: string | undefined;
         try {
@@ -383,6 +386,7 @@ export class LocalEngine {
         return {
             steps: run.steps, exports, error, hostStdout: stdout.slice(stdout.indexOf("\n") + 1), hostStderr: started?.stderr() ?? "",
             diagnostics: run.diagnostics, programStdout: run.programStdout, programStderr: run.programStderr,
+            programExitCode: run.programExitCode,
         };
     }
 }
@@ -393,6 +397,7 @@ interface RunRecord {
     diagnostics: Diagnostic[];
     programStdout: string;
     programStderr: string;
+    programExitCode: number | null;
 }
 
 /** At most `limit` tasks at once, the rest queued in arrival order (the engine's `--parallel`). */

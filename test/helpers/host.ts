@@ -53,11 +53,11 @@ export function childPids(parent: number, needle: string): number[] {
     return pids;
 }
 
-/** Polls `condition` every 50 ms until it holds; throws naming `what` after `timeoutMs`. */
-export async function pollUntil(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+/** Polls `condition` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
         if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 20));
     }
 }

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { azureNativeConfig, startTestEmulator, uniqueName } from "../helpers/emulator";
-import { LocalEngine, OperationResult, childPids, dynamicOps, pollUntil, waitGone } from "../helpers/host";
+import { LocalEngine, OperationResult, childPids, dynamicOps, waitFor, waitGone } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 
@@ -96,18 +96,22 @@ describe("program runner (cmd/run against the harness's ResourceMonitor)", funct
     });
 
     describe("a failing program ends the run with its error, never a hang", () => {
-        const cases: [string, RegExp][] = [
-            ["throw", /failed with an unhandled exception:\n.*runner fixture: the program gave up on purpose/],
-            ["failed-create", /create failed \(gRPC 2\): note: cannot write "fail" into .*: refused on purpose/],
-            ["failed-input", /error serializing property "text": runner fixture: the text could not be computed/],
+        // The runner's exit code: 32 after it logged its own error; after a failed step the engine
+        // cancels the program, which may or may not have ended by itself first: anything but 0.
+        const cases: [string, RegExp, number | undefined][] = [
+            ["throw", /failed with an unhandled exception:\n.*runner fixture: the program gave up on purpose/, 32],
+            ["failed-create", /create failed \(gRPC 2\): note: cannot write "fail" into .*: refused on purpose/, undefined],
+            ["failed-input", /error serializing property "text": runner fixture: the text could not be computed/, 32],
         ];
-        for (const [mode, message] of cases) {
+        for (const [mode, message, exitCode] of cases) {
             it(`${mode}: fails with the program's message and leaves no runner behind`, async () => {
                 const folder = uniqueFolder(`runner-${mode}`);
                 const stack = runnerStack(uniqueName(mode), { "fixture:folder": folder, "fixture:mode": mode });
                 const started = Date.now();
                 const up = await stack.up();
                 assert.match(up.error ?? "", message);
+                if (exitCode === undefined) assert.notEqual(up.programExitCode, 0);
+                else assert.equal(up.programExitCode, exitCode);
                 assert.ok(Date.now() - started < 60_000, `took ${Date.now() - started} ms`);
                 assert.equal(childPids(process.pid, "cmd/run").length, 0, "no program runner left");
                 assert.deepEqual(stack.state.resources.filter((r) => r.type === NOTE), [], "no state for a resource that was not created");
@@ -124,7 +128,7 @@ describe("program runner (cmd/run against the harness's ResourceMonitor)", funct
             const exited = new Promise<number | null>((resolve) => driver.once("exit", (code) => resolve(code)));
             try {
                 // The program's note exists: the host created it and the program is still running.
-                await pollUntil("the hanging program's note", () => fs.existsSync(folder) && fs.readdirSync(folder).length > 0, 60_000);
+                await waitFor("the hanging program's note", () => fs.existsSync(folder) && fs.readdirSync(folder).length > 0, 60_000);
                 const children = childPids(driver.pid!, "node_modules/@pulumi/pulumi/cmd/");
                 assert.equal(children.length, 2, `host and runner expected, found ${children.length}\n${stderr}`);
                 driver.kill(signal);

@@ -10,7 +10,7 @@ import { decodeProtectedHeader } from "jose";
 /** The tag Key Vault puts in front of a secret backup. */
 export const SECRET_BACKUP_TAG = "AzureKeyVaultSecretBackupV1.microsoft.com";
 /** The tag Key Vault puts in front of a key backup (recognised only to say so). */
-export const KEY_BACKUP_TAG = "AzureKeyVaultKeyBackupV1.microsoft.com";
+const KEY_BACKUP_TAG = "AzureKeyVaultKeyBackupV1.microsoft.com";
 
 /** What the framing of a sound secret backup tells, none of it secret. */
 export interface BackupFraming {

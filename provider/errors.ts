@@ -38,7 +38,7 @@ export class VaultError extends Error {
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "REQUEST_SEND_ERROR", "UND_ERR_SOCKET"]);
 
 /** The message for one failed call: facts first, then exactly one "What to do:" line. */
-export function formatVaultError(context: VaultCallContext, facts: VaultErrorFacts): string {
+function formatVaultError(context: VaultCallContext, facts: VaultErrorFacts): string {
     const head = `${context.operation} of secret "${context.secretName}" in vault ${context.vaultUrl} failed`;
     const listed = factsList(facts);
     const detail = listed ? ` (${listed})` : "";
@@ -83,7 +83,7 @@ function advice(context: VaultCallContext, f: VaultErrorFacts): string {
         return `assign the identity a role with the data action ${action} on the vault (e.g. "Key Vault Secrets Officer"), then retry.`;
     }
     if (f.status === 403 && inner === "SecretDisabled") {
-        return `enable the secret "${context.secretName}" (Backup Secret refuses disabled secrets), or remove this backup.`;
+        return `enable the secret "${context.secretName}" (Key Vault refused the ${context.operation} because the secret is disabled), or remove this backup.`;
     }
     if (f.status === 403) {
         return `grant the identity the secrets "${context.operation}" permission in the vault's access policies (or an RBAC role that includes it), then retry.`;

@@ -57,6 +57,13 @@ export interface EmulatorOptions {
      * get-deleted/recover/purge for `deleteMs`, and a purged name answers 409 on set/restore for `purgeMs`.
      */
     lag?: Lag;
+    /**
+     * Backup of a certificate's own key or secret: "refuse" (default: 403 KeyManagedByKeyVault /
+     * SecretManagedByKeyVault, a guess — no public source records it) or "allow". Overrides the seed's.
+     */
+    managedBackup?: "refuse" | "allow";
+    /** A self-signed certificate's creation completes this many ms after the create request (default 0: at once). */
+    certificateDelayMs?: number;
 }
 
 /** The in-process fault controls (the admin endpoint offers the same). */
@@ -125,6 +132,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         region,
         challenge: challengeFor(authorityHost, state.tenantId),
         lag: options.lag,
+        managedBackup: options.managedBackup,
+        certificateDelayMs: options.certificateDelayMs,
         running: () => phase === "running",
     };
     const vaults: Record<string, string> = {};

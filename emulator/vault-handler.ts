@@ -41,6 +41,10 @@ export interface VaultDeps {
     region: string;
     challenge: string;
     lag?: Lag;
+    /** Backup of a certificate's key or secret: "refuse" (default, a guess) or "allow". */
+    managedBackup?: "refuse" | "allow";
+    /** Certificate creation completes this many ms after the request (default 0). */
+    certificateDelayMs?: number;
     /** False once closing has begun: requests then get 503. */
     running(): boolean;
 }
@@ -50,7 +54,18 @@ const SERVICE_VERSION = "1.9.2400.1";
 export const REQUEST_LOG_LIMIT = 200_000;
 const DROPPED = -1;
 
-/** The `request` listener for vault `vaultName` served at `baseUrl`. */
+/**
+ * The base URL a request names its vault by: `https://` + the request's Host header, without a
+ * default `:443` (as the service builds ids from the vault's host name); `fallback` when the
+ * header is missing or not a plain host[:port].
+ */
+export function requestBaseUrl(req: IncomingMessage, fallback: string): string {
+    const host = req.headers.host;
+    if (!host || !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host)) return fallback;
+    return `https://${host.replace(/:443$/, "").toLowerCase()}`;
+}
+
+/** The `request` listener for vault `vaultName`; ids use the request's host (`baseUrl` without one). */
 export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string) {
     return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
         const method = req.method ?? "GET";
@@ -65,7 +80,7 @@ export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string
         let payload: unknown;
         let extra: Record<string, string> = {};
         try {
-            ({ status, payload } = await answer(deps, vaultName, route, baseUrl, req, res, await readBody(req)));
+            ({ status, payload } = await answer(deps, vaultName, route, requestBaseUrl(req, baseUrl), req, res, await readBody(req)));
             if (status === DROPPED) return;
         } catch (e) {
             const err = e instanceof KeyVaultError ? e : new KeyVaultError(500, "InternalServerError", `The emulator failed: ${(e as Error).message}`);
@@ -118,7 +133,7 @@ async function answer(
     const vault = state.vaults[vaultName];
     authorize(vault, principal, route.permission, state.tenantId, deps.region, req.socket.remoteAddress ?? "", route.name);
     const payload = await route.run({
-        ctx: { state: vault, baseUrl, lag: deps.lag },
+        ctx: { state: vault, baseUrl, lag: deps.lag, managedBackup: deps.managedBackup ?? state.managedBackup, certificateDelayMs: deps.certificateDelayMs },
         codec: deps.codec,
         body: parseBody(raw),
         query: { apiVersion, maxResults: query.get("maxresults"), skipToken: query.get("$skiptoken") },

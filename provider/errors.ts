@@ -1,6 +1,6 @@
 /**
  * Turns what went wrong while talking to Key Vault into one message a person can act on: which
- * operation, vault and secret; Key Vault's own facts (HTTP status, error code, inner error code,
+ * operation, vault and object (secret, key or certificate, with that kind's permission names); Key Vault's own facts (HTTP status, error code, inner error code,
  * message, request id); then one "What to do:" line. Only fields the service or the network stack
  * produced are used, so no token or secret value can reach the message.
  */
@@ -10,8 +10,13 @@ export interface VaultCallContext {
     /** e.g. "backup". */
     operation: string;
     vaultUrl: string;
+    /** The object's name (a secret's, key's or certificate's; `*` for a whole listing). */
     secretName: string;
+    /** The object's kind; a secret when absent. */
+    kind?: ObjectKind;
 }
+
+import { kindInfo, type KindInfo, type ObjectKind } from "./kinds";
 
 /** The facts of one failed call, as far as they are known. */
 export interface VaultErrorFacts {
@@ -39,7 +44,7 @@ const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_A
 
 /** The message for one failed call: facts first, then exactly one "What to do:" line. */
 function formatVaultError(context: VaultCallContext, facts: VaultErrorFacts): string {
-    const head = `${context.operation} of secret "${context.secretName}" in vault ${context.vaultUrl} failed`;
+    const head = `${context.operation} of ${kindInfo(context.kind ?? "secret").noun} "${context.secretName}" in vault ${context.vaultUrl} failed`;
     const listed = factsList(facts);
     const detail = listed ? ` (${listed})` : "";
     const said = facts.message ? `: ${facts.message}` : "";
@@ -63,14 +68,19 @@ export function throttlingSentence(waits: readonly number[] | undefined): string
         : "";
 }
 
-// The RBAC data action each operation this package calls needs (VaultBackup lists, SecretBackup backs up).
-const RBAC_DATA_ACTIONS: Record<string, string> = {
-    backup: "Microsoft.KeyVault/vaults/secrets/backup/action",
-    list: "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
-};
+/** Whether Key Vault refused the call because the object is a certificate's managed key or secret. */
+export function isManagedRefusal(f: VaultErrorFacts): boolean {
+    return f.status === 403 && (/ManagedByKeyVault$/.test(f.innerCode ?? "") || /managed by Key Vault|associated with a certificate/i.test(f.message ?? ""));
+}
+
+/** What to do about a certificate's managed key or secret `name`: back up the certificate. */
+export function managedAdvice(kind: KindInfo, name: string): string {
+    return `"${name}" is the ${kind.noun} Key Vault keeps for the certificate "${name}": its lifetime is managed by Key Vault and the certificate's backup holds it. Back up the certificate instead (CertificateBackup with certificateName "${name}", or VaultBackup, which skips managed ${kind.plural}), and remove this ${kind.resourceName}.`;
+}
 
 /** One line of advice for the failure's status and codes. */
 function advice(context: VaultCallContext, f: VaultErrorFacts): string {
+    const kind = kindInfo(context.kind ?? "secret");
     const inner = f.innerCode ?? "";
     if (f.status === 401) {
         return "the vault did not accept the credential. Check azure-native:clientId/clientSecret/tenantId (or AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or `az login`) and that the identity belongs to the vault's tenant.";
@@ -79,26 +89,27 @@ function advice(context: VaultCallContext, f: VaultErrorFacts): string {
         return `allow this machine's address through the vault's firewall (Networking settings of ${context.vaultUrl}), or run from a network the vault trusts.`;
     }
     if (f.status === 403 && inner === "ForbiddenByRbac") {
-        const action = RBAC_DATA_ACTIONS[context.operation] ?? RBAC_DATA_ACTIONS.backup;
-        return `assign the identity a role with the data action ${action} on the vault (e.g. "Key Vault Secrets Officer"), then retry.`;
+        const action = context.operation === "list" ? kind.dataActions.list : kind.dataActions.backup;
+        return `assign the identity a role with the data action ${action} on the vault (e.g. "${kind.rbacRole}"), then retry.`;
     }
-    if (f.status === 403 && inner === "SecretDisabled") {
-        return `enable the secret "${context.secretName}" (Key Vault refused the ${context.operation} because the secret is disabled), or remove this backup.`;
+    if (isManagedRefusal(f)) return managedAdvice(kind, context.secretName);
+    if (f.status === 403 && /Disabled$/.test(inner)) {
+        return `enable the ${kind.noun} "${context.secretName}" (Key Vault refused it because its current version is disabled), or remove this backup.`;
     }
     if (f.status === 403) {
-        return `grant the identity the secrets "${context.operation}" permission in the vault's access policies (or an RBAC role that includes it), then retry.`;
+        return `grant the identity the ${kind.plural} "${context.operation}" permission in the vault's access policies (or an RBAC role that includes it), then retry.`;
     }
     if (f.status === 404) {
-        return `check that the secret "${context.secretName}" exists in ${context.vaultUrl} (a deleted secret must be recovered first) and that secretName and vaultUrl are spelled right.`;
+        return `check that the ${kind.noun} "${context.secretName}" exists in ${context.vaultUrl} (a deleted ${kind.noun} must be recovered first) and that ${kind.nameInput} and vaultUrl are spelled right.`;
     }
     if (f.status === 409) {
-        return "another operation holds this secret's name (for example a soft-deleted secret of the same name); recover or purge it, then retry.";
+        return `another operation holds this ${kind.noun}'s name (for example a soft-deleted ${kind.noun} of the same name); recover or purge it, then retry.`;
     }
     if (f.status === 429) {
-        return "the vault is throttling (Key Vault allows about 4,000 operations per 10 seconds per vault); run again later, back up fewer secrets per run, or lower the pacing with the secret-backup:vaultOperationsPer10Seconds config.";
+        return "the vault is throttling (Key Vault allows about 4,000 operations per 10 seconds per vault); run again later, back up fewer objects per run, or lower the pacing with the secret-backup:vaultOperationsPer10Seconds config.";
     }
     if (f.status === 400) {
-        return "Key Vault refused the request as malformed; check apiVersion and secretName against the message above.";
+        return `Key Vault refused the request as malformed; check apiVersion and ${kind.nameInput} against the message above.`;
     }
     if (f.status !== undefined && f.status >= 500) {
         return "Key Vault had an internal error; the call was already retried, so run `pulumi up` again later and, if it persists, quote the request id to Azure support.";

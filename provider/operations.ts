@@ -1,5 +1,6 @@
 /**
- * What `SecretBackup`'s provider does, loaded inside the Pulumi provider host by `provider.ts`.
+ * What the backup resources' provider does (`SecretBackup`, `KeyBackup`, `CertificateBackup`: the
+ * kind is told by the inputs' name property, see `kinds.ts`), loaded inside the Pulumi provider host by `provider.ts`.
  * Inputs and results are plain JSON (no `undefined`, no secret, no blob), so the host can encode
  * them. Credentials and clients live in this module's memory for the life of the host process;
  * `configure` sets them from the stack configuration.
@@ -7,12 +8,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { TokenCredential } from "@azure/identity";
 import { configValue, createCredential, credentialSettings, type ConfigSource, type CredentialSettings } from "./credentials";
-import { VaultClients, defaultVaultClientSettings, type VaultClientSettings } from "./vault-client";
+import { VaultClients, defaultVaultClientSettings, type CurrentVersion, type VaultClientSettings } from "./vault-client";
+import { VaultError, managedAdvice } from "./errors";
+import { kindOfProps, type KindInfo } from "./kinds";
 import { destinationProblem, isBlobDestination, openDestination } from "./destinations";
 import { sha256Hex } from "./destinations/destination";
 import {
     DEFAULT_DESTINATION, changedInputs, inputFailures, isUnknown, normalizeInputs,
-    type BackupInputs, type InputFailure,
+    type ApiVersion, type BackupInputs, type InputFailure,
 } from "./validate";
 
 /** The state of one backup: the inputs it was taken with plus what it produced. */
@@ -26,6 +29,12 @@ export type BackupOutputs = BackupInputs & {
     backedUpAt: string;
     /** Key Vault's `x-ms-request-id` of the Backup Secret call. */
     requestId: string;
+    /** The object's current version when the backup was taken (the backup holds it and every older one); "" when it could not be read. */
+    version: string;
+    /** When that version last changed, by the vault's clock (ISO 8601 UTC); "" when unknown. */
+    versionUpdatedOn: string;
+    /** Set by `read` when the vault has a newer version than `version`: the next update takes a new backup. */
+    newerVersion?: string;
 };
 
 /** The stack config key that sets the per-vault pacing (operations per 10 seconds). */
@@ -54,83 +63,177 @@ export function configure(config: ConfigSource | undefined, overrides: Partial<V
     vaults = undefined;
 }
 
-/** Validates `news` without calling anything remote: failures per property, normalised inputs. */
+/** Validates `news` (inputs of a backup of the kind their name property tells) without calling anything remote: failures per property, normalised inputs. */
 export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ inputs: Record<string, unknown>; failures: InputFailure[] }> {
-    const failures = inputFailures(news);
+    const kind = kindOfProps(news);
+    const failures = inputFailures(news, kind);
     // The default folder is checked too: a file in its place would otherwise fail only after the vault call.
     const destination = news.destination ?? DEFAULT_DESTINATION;
     if (typeof destination === "string" && !isUnknown(destination) && !failures.some((f) => f.property === "destination")) {
-        const reason = await destinationProblem(destination);
+        const reason = await destinationProblem(destination, clientSettings.requestTimeoutMs);
         if (reason) failures.push({ property: "destination", reason });
     }
     if (failures.length) return { inputs: news, failures };
-    return { inputs: { ...normalizeInputs(news) }, failures };
+    return { inputs: { ...normalizeInputs(news, kind) }, failures };
 }
 
 /**
- * Whether a new backup is due: any backup input changed, or `read` found the stored blob gone
- * (state `sha256` is ""). Never a replacement: earlier backups are always kept.
+ * Why a new backup is due, one reason each (empty when none is): a backup input changed; `read`
+ * found the stored blob missing or changed (state `sha256` is ""); `read` found a newer version in
+ * the vault (state `newerVersion`); or the vault's listing (`sourceUpdatedOn`, from `VaultBackup`)
+ * says the object changed after the version the backup holds (state `versionUpdatedOn`, or, in
+ * state written before versions were recorded, `backedUpAt`).
+ */
+export function dueReasons(olds: Record<string, unknown>, news: Record<string, unknown>, kind: KindInfo = kindOfProps(news)): { keys: string[]; reasons: string[] } {
+    const keys = changedInputs(normalizeInputs(olds, kind), normalizeInputs(news, kind), kind);
+    const reasons = keys.length ? [`inputs changed: ${keys.join(", ")}`] : [];
+    if (olds.sha256 === "") {
+        keys.push("sha256");
+        reasons.push(`the stored backup${typeof olds.location === "string" && olds.location ? ` ${olds.location}` : ""} was found missing or changed by refresh`);
+    }
+    if (typeof olds.newerVersion === "string" && olds.newerVersion) {
+        keys.push("newerVersion");
+        reasons.push(`a new version ${olds.newerVersion} in the vault (the backup holds ${typeof olds.version === "string" && olds.version ? olds.version : "an older one"})`);
+    }
+    const listed = news.sourceUpdatedOn;
+    const held = [olds.versionUpdatedOn, olds.backedUpAt].find((t) => typeof t === "string" && t !== "") as string | undefined;
+    if (typeof listed === "string" && !isUnknown(listed) && held && Date.parse(listed) > Date.parse(held) && !keys.includes("newerVersion")) {
+        keys.push("sourceUpdatedOn");
+        reasons.push(`the vault lists it as changed at ${listed}, after the version the backup holds (${held}): a new version in the vault`);
+    }
+    return { keys, reasons };
+}
+
+/**
+ * Whether a new backup is due (see `dueReasons`), logging one line with the reasons when it is:
+ * the dynamic-provider host does not pass `changedKeys` to the engine, so the log is how preview
+ * says why. Never a replacement: earlier backups are always kept.
  */
 export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ changes: boolean; replaces: string[]; changedKeys: string[] }> {
-    const changed: string[] = changedInputs(normalizeInputs(olds), normalizeInputs(news));
-    if (olds.sha256 === "") changed.push("sha256");
-    return { changes: changed.length > 0, replaces: [], changedKeys: changed };
+    const kind = kindOfProps(news);
+    const { keys, reasons } = dueReasons(olds, news, kind);
+    if (reasons.length) {
+        const name = isUnknown(news[kind.nameInput]) ? olds[kind.nameInput] : news[kind.nameInput];
+        pulumi.log.info(`${kind.resourceName} of ${kind.noun} "${String(name)}": a new backup is due: ${reasons.join("; ")}`);
+    }
+    return { changes: keys.length > 0, replaces: [], changedKeys: keys };
 }
 
 /** Takes the first backup. Throws, leaving nothing written, when the vault or the write fails. */
 export async function create(news: Record<string, unknown>): Promise<{ id: string; outs: BackupOutputs }> {
-    const outs = await takeBackup(news);
+    const outs = await takeBackup(kindOfProps(news), news);
     return { id: outs.location, outs };
 }
 
-/** Takes a new backup to a new file; the earlier backup stays where it is. */
+/** Takes a new backup to a new file; the earlier backup stays where it is (unless refresh found it gone or changed, which the log says). */
 export async function update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: BackupOutputs }> {
     const earlier = typeof olds.location === "string" && olds.location ? olds.location : undefined;
-    return { outs: await takeBackup(news, earlier) };
+    const kept = !earlier ? "" : olds.sha256 === "" ? `; refresh found the earlier backup ${earlier} missing or changed` : `; the earlier backup stays at ${earlier}`;
+    return { outs: await takeBackup(kindOfProps(news), news, kept) };
 }
 
 /**
- * Checks that the stored blob still exists and hashes to `sha256`. On drift it warns and returns
- * the state with `sha256` set to "", which `diff` treats as a change, so the next `pulumi up`
- * takes a fresh backup.
+ * Checks that the stored blob still exists and hashes to `sha256`, and that the object has no
+ * newer version in the vault than the one the backup holds (a version listing, never a value).
+ * On drift it warns and returns the state with `sha256` set to "" (blob missing or changed) or
+ * `newerVersion` set (rotated), which `diff` treats as a change, so the next `pulumi up` takes a
+ * fresh backup. When the vault cannot be asked (no `list` permission, no credential, unreachable)
+ * it warns with Key Vault's facts and leaves the version unchecked.
  */
 export async function read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown> }> {
+    const kind = kindOfProps(props);
     const { location, sha256, destination } = props;
-    if (typeof location !== "string" || typeof sha256 !== "string" || sha256 === "") return { id, props };
-    const where = String(destination ?? location);
-    // A folder needs no credential: refresh of file backups works even without Azure sign-in.
-    const stored = await openDestination(where, isBlobDestination(where) ? { credential: getCredential() } : {}).verify(location, sha256);
-    if (stored === "ok") return { id, props };
-    pulumi.log.warn(`backup of secret "${String(props.secretName)}" at ${location} is ${stored === "missing" ? "missing" : "changed (hash differs)"}; the next update takes a fresh backup`);
-    return { id, props: { ...props, sha256: "" } };
+    if (typeof location !== "string" || typeof sha256 !== "string") return { id, props };
+    const name = String(props[kind.nameInput]);
+    let next = props;
+    if (sha256 !== "") {
+        const where = String(destination ?? location);
+        // A folder needs no credential: the stored backup is checked even without Azure sign-in.
+        const stored = await openDestination(where, isBlobDestination(where) ? { credential: getCredential() } : {}).verify(location, sha256);
+        if (stored !== "ok") {
+            pulumi.log.warn(`backup of ${kind.noun} "${name}" at ${location} is ${stored === "missing" ? "missing" : "changed (hash differs)"}; the next update takes a fresh backup`);
+            next = { ...next, sha256: "" };
+        }
+    }
+    const newer = await newerVersion(kind, props, name);
+    const { newerVersion: _, ...rest } = next;
+    return { id, props: newer ? { ...rest, newerVersion: newer } : rest };
+}
+
+/** The vault's current version of the object when it is newer than the one the backup holds; undefined when not (or unknown, with a warning). */
+async function newerVersion(kind: KindInfo, props: Record<string, unknown>, name: string): Promise<string | undefined> {
+    const vaultUrl = String(props.vaultUrl);
+    let current: CurrentVersion | undefined;
+    try {
+        current = await getVaults().currentVersion(kind, vaultUrl, name, (props.apiVersion ?? "7.4") as ApiVersion);
+    } catch (e) {
+        pulumi.log.warn(`could not check whether ${kind.noun} "${name}" has a new version since its backup, so a rotation would go unnoticed: ${(e as Error).message}`);
+        return undefined;
+    }
+    if (!current) return undefined;
+    const held = typeof props.version === "string" ? props.version : "";
+    const backedUpAt = typeof props.backedUpAt === "string" ? props.backedUpAt : "";
+    // State written before versions were recorded: the version is newer if it changed after the backup.
+    const rotated = held ? current.version !== held : backedUpAt !== "" && current.updatedOn !== "" && Date.parse(current.updatedOn) > Date.parse(backedUpAt);
+    if (!rotated) return undefined;
+    pulumi.log.warn(`${kind.noun} "${name}" in ${vaultUrl} has a new version ${current.version} since its backup (which holds ${held || "an older one"}); the next update takes a new backup`);
+    return current.version;
 }
 
 /** Forgets the resource; backup files outlive it, which the log says. */
 export async function remove(_id: string, props: Record<string, unknown>): Promise<void> {
+    const kind = kindOfProps(props);
     const where = typeof props.location === "string" && props.location ? props.location : "its destination";
-    pulumi.log.info(`SecretBackup of secret "${String(props.secretName)}" removed from the stack; its backup stays at ${where}`);
+    pulumi.log.info(`${kind.resourceName} of ${kind.noun} "${String(props[kind.nameInput])}" removed from the stack; its backup stays at ${where}`);
 }
 export { remove as delete };
 
-async function takeBackup(news: Record<string, unknown>, earlierLocation?: string): Promise<BackupOutputs> {
-    const failures = inputFailures(news);
-    if (failures.length) throw new Error(`invalid SecretBackup inputs:\n${failures.map((f) => `  ${f.property}: ${f.reason}`).join("\n")}`);
-    const inputs = normalizeInputs(news);
-    const destination = openDestination(inputs.destination, { credential: getCredential() });
-    const { blob, requestId } = await getVaults().backupSecret(inputs.vaultUrl, inputs.secretName, inputs.apiVersion);
-    const record = { vaultUrl: inputs.vaultUrl, secretName: inputs.secretName, backedUpAt: new Date().toISOString(), sha256: sha256Hex(blob), sizeBytes: blob.length };
+async function takeBackup(kind: KindInfo, news: Record<string, unknown>, kept = ""): Promise<BackupOutputs> {
+    const failures = inputFailures(news, kind);
+    if (failures.length) throw new Error(`invalid ${kind.resourceName} inputs:\n${failures.map((f) => `  ${f.property}: ${f.reason}`).join("\n")}`);
+    const inputs = normalizeInputs(news, kind);
+    const vaultUrl = inputs.vaultUrl as string;
+    const name = inputs[kind.nameInput] as string;
+    const apiVersion = inputs.apiVersion as ApiVersion;
+    // The write is bounded like a vault call: a folder that never answers must not hang `pulumi up`.
+    const destination = openDestination(inputs.destination as string, { credential: getCredential(), timeoutMs: clientSettings.requestTimeoutMs });
+    // The version is read before the backup, so the backup holds it or a newer one (never an older one).
+    const current = await versionBeforeBackup(kind, vaultUrl, name, apiVersion);
+    if (current?.managed) throw new Error(`${kind.resourceName}: ${managedAdvice(kind, name)}`);
+    const { blob, requestId } = await getVaults().backup(kind, vaultUrl, name, apiVersion);
+    const record = { vaultUrl, secretName: name, kind: kind.kind, backedUpAt: new Date().toISOString(), sha256: sha256Hex(blob), sizeBytes: blob.length };
     let location: string;
     try {
         location = await destination.write(blob, record);
     } catch (error) {
         throw new Error(
-            `writing the backup of secret "${inputs.secretName}" from vault ${inputs.vaultUrl} to ${inputs.destination} failed: ${(error as Error).message}\n` +
+            `writing the backup of ${kind.noun} "${name}" from vault ${vaultUrl} to ${String(inputs.destination)} failed: ${(error as Error).message}\n` +
             `What to do: make sure the destination exists, is writable and has space, then run again; nothing was written.`,
         );
     }
-    const kept = earlierLocation ? `; the earlier backup stays at ${earlierLocation}` : "";
-    pulumi.log.info(`backed up secret "${inputs.secretName}": ${record.sizeBytes} bytes, sha256 ${record.sha256.slice(0, 12)}, to ${location}${kept}`);
-    return { ...inputs, triggers: plainJson(inputs.triggers), ...record, location, requestId };
+    pulumi.log.info(`backed up ${kind.noun} "${name}": ${record.sizeBytes} bytes, sha256 ${record.sha256.slice(0, 12)}, to ${location}${kept}`);
+    const { backedUpAt, sha256, sizeBytes } = record;
+    return {
+        ...(inputs as BackupInputs), triggers: plainJson(inputs.triggers as unknown[]), backedUpAt, sha256, sizeBytes, location, requestId,
+        version: current?.version ?? "", versionUpdatedOn: current?.updatedOn ?? "",
+    };
+}
+
+/**
+ * The object's current version before its backup; undefined when the vault does not list one.
+ * A failure other than the object being missing (which the backup call reports) is a warning,
+ * not a failure: the backup is still taken, only rotations go unnoticed by refresh.
+ */
+async function versionBeforeBackup(kind: KindInfo, vaultUrl: string, name: string, apiVersion: ApiVersion): Promise<CurrentVersion | undefined> {
+    try {
+        return await getVaults().currentVersion(kind, vaultUrl, name, apiVersion);
+    } catch (e) {
+        if (!(e instanceof VaultError) || e.facts.status === 404) return undefined;
+        // The backup call will say the same, with the backup permission's advice.
+        if (e.facts.status === 401 || e.facts.code === "AuthenticationError" || e.facts.code === "CredentialUnavailableError") return undefined;
+        pulumi.log.warn(`the version of ${kind.noun} "${name}" could not be recorded, so refresh cannot tell when it rotates: ${e.message}`);
+        return undefined;
+    }
 }
 
 function getCredential(): TokenCredential {

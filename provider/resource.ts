@@ -1,21 +1,44 @@
 /**
- * `SecretBackup`: the Pulumi resource that backs up one Key Vault secret (all its versions) to a
- * folder or Blob Storage and keeps the blob's hash and location as state.
+ * `SecretBackup`, `KeyBackup` and `CertificateBackup`: the Pulumi resources that back up one Key
+ * Vault object (all its versions) to a folder or Blob Storage and keep the blob's hash, location
+ * and the version it holds as state. One provider serves all three (see `kinds.ts`).
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { makeProvider } from "./provider";
+import { KINDS, type KindInfo } from "./kinds";
 
 /** Anything shaped like `@pulumi/azure-native`'s `keyvault.Secret` (only its properties are read). */
 export interface KeyVaultSecretLike {
     properties: pulumi.Input<{ secretUriWithVersion: string }>;
 }
 
-/** The inputs of a `SecretBackup`. */
-export interface SecretBackupArgs {
-    /** The vault's base URL, e.g. `https://myvault.vault.azure.net` (https; loopback allowed for the emulator). Required unless `secret` is given. */
+/** Anything shaped like `@pulumi/azure-native`'s `keyvault.Key` (only its properties are read). */
+export interface KeyVaultKeyLike {
+    properties: pulumi.Input<{ keyUriWithVersion: string }>;
+}
+
+/** The inputs every backup resource shares (beside its object's name and version). */
+export interface ObjectBackupArgs {
+    /** The vault's base URL, e.g. `https://myvault.vault.azure.net` (https; loopback allowed for the emulator). */
     vaultUrl?: pulumi.Input<string>;
+    /** A folder (relative to the Pulumi project) or `file://` URL, or a Blob Storage container URL. Default `./secret-backups`. */
+    destination?: pulumi.Input<string>;
+    /** Any values; a change in any of them takes a new backup. */
+    triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
+    /** Key Vault REST API version for the call; default `7.4`. */
+    apiVersion?: pulumi.Input<string>;
+    /**
+     * When the object last changed in the vault (ISO 8601 UTC, its listing's `updated`), as
+     * `VaultBackup` passes it: a time after the version the backup holds takes a new backup. Not
+     * compared with its earlier value, so adding it to an existing resource takes no backup.
+     */
+    sourceUpdatedOn?: pulumi.Input<string>;
+}
+
+/** The inputs of a `SecretBackup`. */
+export interface SecretBackupArgs extends ObjectBackupArgs {
     /** The secret's name (`^[0-9a-zA-Z-]{1,127}$`). Required unless `secret` is given. */
     secretName?: pulumi.Input<string>;
     /**
@@ -23,21 +46,37 @@ export interface SecretBackupArgs {
      * its vault, name and current version are taken from its outputs, so a new version takes a new backup.
      */
     secret?: KeyVaultSecretLike;
-    /** A folder (relative to the Pulumi project) or `file://` URL, or a Blob Storage container URL. Default `./secret-backups`. */
-    destination?: pulumi.Input<string>;
     /** The secret's current version; a change takes a new backup (the backup always holds every version). */
     secretVersion?: pulumi.Input<string>;
-    /** Any values; a change in any of them takes a new backup. */
-    triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
-    /** Key Vault REST API version for the call; default `7.4`. */
-    apiVersion?: pulumi.Input<string>;
+}
+
+/** The inputs of a `KeyBackup`. */
+export interface KeyBackupArgs extends ObjectBackupArgs {
+    /** The key's name (`^[0-9a-zA-Z-]{1,127}$`). Required unless `key` is given. */
+    keyName?: pulumi.Input<string>;
+    /** An `@pulumi/azure-native` `keyvault.Key` to back up instead of `vaultUrl`/`keyName`: vault, name and version come from its `keyUriWithVersion`. */
+    key?: KeyVaultKeyLike;
+    /** The key's current version; a change takes a new backup (the backup always holds every version). */
+    keyVersion?: pulumi.Input<string>;
+}
+
+/** The inputs of a `CertificateBackup`. */
+export interface CertificateBackupArgs extends ObjectBackupArgs {
+    /** The certificate's name (`^[0-9a-zA-Z-]{1,127}$`). */
+    certificateName?: pulumi.Input<string>;
+    /** The certificate's current version; a change takes a new backup (the backup always holds every version, with its key and secret). */
+    certificateVersion?: pulumi.Input<string>;
 }
 
 /** The type token of `SecretBackup` resources. */
-export const SECRET_BACKUP_TYPE = "pulumi-nodejs:dynamic/keyvault:SecretBackup";
+export const SECRET_BACKUP_TYPE = KINDS.secret.typeToken;
+/** The type token of `KeyBackup` resources. */
+export const KEY_BACKUP_TYPE = KINDS.key.typeToken;
+/** The type token of `CertificateBackup` resources. */
+export const CERTIFICATE_BACKUP_TYPE = KINDS.certificate.typeToken;
 
-/** Backs up one Key Vault secret with Backup Secret; see the README for behaviour and errors. */
-export class SecretBackup extends pulumi.dynamic.Resource {
+/** What every backup resource outputs (its state); the object's name and version inputs are declared by each class. */
+abstract class ObjectBackup extends pulumi.dynamic.Resource {
     /** Hex SHA-256 of the backup blob; "" after a refresh found the stored blob missing or changed. */
     declare readonly sha256: pulumi.Output<string>;
     /** `file://` (or `https://`) URL of the stored blob. */
@@ -48,41 +87,95 @@ export class SecretBackup extends pulumi.dynamic.Resource {
     declare readonly backedUpAt: pulumi.Output<string>;
     /** The vault's base URL. */
     declare readonly vaultUrl: pulumi.Output<string>;
-    /** The secret's name. */
-    declare readonly secretName: pulumi.Output<string>;
     /** The Key Vault API version used. */
     declare readonly apiVersion: pulumi.Output<string>;
     /** Key Vault's `x-ms-request-id` of the backup call. */
     declare readonly requestId: pulumi.Output<string>;
     /** The destination the backup was written to. */
     declare readonly destination: pulumi.Output<string>;
-    /** The secret version input ("" when none was given). */
-    declare readonly secretVersion: pulumi.Output<string>;
     /** The triggers input ([] when none were given). */
     declare readonly triggers: pulumi.Output<unknown[]>;
+    /** The object's current version when the backup was taken ("" if it could not be read, and in state from before versions were recorded). */
+    declare readonly version: pulumi.Output<string>;
+    /** When that version last changed, by the vault's clock ("" when unknown). */
+    declare readonly versionUpdatedOn: pulumi.Output<string>;
 
-    /** Declares a backup of the secret `args` names; throws when both `secret` and `vaultUrl`/`secretName`/`secretVersion` are given. */
-    constructor(name: string, args: SecretBackupArgs, opts?: pulumi.CustomResourceOptions) {
-        super(providerFor(operationsModuleId()), name, { ...OUTPUTS, ...resourceInputs(args) }, opts, "keyvault", "SecretBackup");
+    protected constructor(kind: KindInfo, name: string, inputs: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+        const outputs = Object.fromEntries([...OUTPUTS, kind.nameInput, kind.versionInput].map((k) => [k, undefined]));
+        super(providerFor(operationsModuleId()), name, { ...outputs, ...inputs }, opts, "keyvault", kind.resourceName);
     }
 }
 
-// Output-only keys, registered as undefined so Pulumi resolves them from state; inputs override.
-const OUTPUTS = {
-    sha256: undefined, location: undefined, sizeBytes: undefined, backedUpAt: undefined, requestId: undefined,
-    vaultUrl: undefined, secretName: undefined, apiVersion: undefined, destination: undefined, secretVersion: undefined, triggers: undefined,
-};
+/** Backs up one Key Vault secret with Backup Secret; see the README for behaviour and errors. */
+export class SecretBackup extends ObjectBackup {
+    /** The secret's name. */
+    declare readonly secretName: pulumi.Output<string>;
+    /** The secret version input ("" when none was given). */
+    declare readonly secretVersion: pulumi.Output<string>;
 
-function resourceInputs(args: SecretBackupArgs): Record<string, unknown> {
-    const { secret, ...rest } = args;
-    const inputs: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(rest)) if (v !== undefined) inputs[k] = v;
-    if (!secret) return inputs;
-    for (const k of ["vaultUrl", "secretName", "secretVersion"]) {
-        if (k in inputs) throw new Error(`SecretBackup: pass either "secret" or "${k}", not both (the secret's outputs provide it)`);
+    /** Declares a backup of the secret `args` names; throws when both `secret` and `vaultUrl`/`secretName`/`secretVersion` are given. */
+    constructor(name: string, args: SecretBackupArgs, opts?: pulumi.CustomResourceOptions) {
+        const { secret, ...rest } = args;
+        super(KINDS.secret, name, resourceInputs(KINDS.secret, rest, secret && "secret", secret?.properties), opts);
     }
-    const parts = pulumi.output(secret.properties).apply((p) => parseSecretUri(p.secretUriWithVersion));
-    return { ...inputs, vaultUrl: parts.vaultUrl, secretName: parts.secretName, secretVersion: parts.secretVersion };
+}
+
+/** Backs up one Key Vault key (every version) with Backup Key; the same guarantees as `SecretBackup`. */
+export class KeyBackup extends ObjectBackup {
+    /** The key's name. */
+    declare readonly keyName: pulumi.Output<string>;
+    /** The key version input ("" when none was given). */
+    declare readonly keyVersion: pulumi.Output<string>;
+
+    /** Declares a backup of the key `args` names; throws when both `key` and `vaultUrl`/`keyName`/`keyVersion` are given. */
+    constructor(name: string, args: KeyBackupArgs, opts?: pulumi.CustomResourceOptions) {
+        const { key, ...rest } = args;
+        super(KINDS.key, name, resourceInputs(KINDS.key, rest, key && "key", key?.properties), opts);
+    }
+}
+
+/** Backs up one Key Vault certificate (every version, with its key and secret) with Backup Certificate; the same guarantees as `SecretBackup`. */
+export class CertificateBackup extends ObjectBackup {
+    /** The certificate's name. */
+    declare readonly certificateName: pulumi.Output<string>;
+    /** The certificate version input ("" when none was given). */
+    declare readonly certificateVersion: pulumi.Output<string>;
+
+    /** Declares a backup of the certificate `args` names. */
+    constructor(name: string, args: CertificateBackupArgs, opts?: pulumi.CustomResourceOptions) {
+        super(KINDS.certificate, name, resourceInputs(KINDS.certificate, args as Record<string, unknown>), opts);
+    }
+}
+
+// Output-only keys common to every kind, registered as undefined so Pulumi resolves them from state; inputs override.
+const OUTPUTS = ["sha256", "location", "sizeBytes", "backedUpAt", "requestId", "vaultUrl", "apiVersion", "destination", "triggers", "version", "versionUpdatedOn"];
+
+/**
+ * The registered inputs: `args` without undefined values; with an azure-native resource (`argName`
+ * and its `properties`), its versioned URI fills vault URL, name and version.
+ */
+function resourceInputs(kind: KindInfo, args: object, argName?: string, properties?: pulumi.Input<Record<string, string>>): Record<string, unknown> {
+    const inputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(args)) if (v !== undefined) inputs[k] = v;
+    if (!argName || !properties) return inputs;
+    for (const k of ["vaultUrl", kind.nameInput, kind.versionInput]) {
+        if (k in inputs) throw new Error(`${kind.resourceName}: pass either "${argName}" or "${k}", not both (the ${kind.noun}'s outputs provide it)`);
+    }
+    const parts = pulumi.output(properties).apply((p) => parseObjectUri(p[kind.azureNativeUri], kind));
+    return { ...inputs, vaultUrl: parts.vaultUrl, [kind.nameInput]: parts.name, [kind.versionInput]: parts.version };
+}
+
+/**
+ * Splits a versioned object URI (`https://v.vault.azure.net/keys/name/version`) into vault URL,
+ * name and version; throws naming the URI when it is not a `kind` URI.
+ */
+export function parseObjectUri(uri: string, kind: KindInfo): { vaultUrl: string; name: string; version: string } {
+    const url = new URL(uri);
+    const [segment, name, version, ...extra] = url.pathname.split("/").filter(Boolean);
+    if (segment !== kind.plural || !name || extra.length) {
+        throw new Error(`${kind.resourceName}: "${uri}" is not a Key Vault ${kind.noun} URI (https://<vault>/${kind.plural}/<name>/<version>)`);
+    }
+    return { vaultUrl: url.origin, name, version: version ?? "" };
 }
 
 /**
@@ -90,12 +183,8 @@ function resourceInputs(args: SecretBackupArgs): Record<string, unknown> {
  * name and version; throws naming the URI when it has another shape.
  */
 export function parseSecretUri(uri: string): { vaultUrl: string; secretName: string; secretVersion: string } {
-    const url = new URL(uri);
-    const [kind, secretName, secretVersion, ...extra] = url.pathname.split("/").filter(Boolean);
-    if (kind !== "secrets" || !secretName || extra.length) {
-        throw new Error(`SecretBackup: "${uri}" is not a Key Vault secret URI (https://<vault>/secrets/<name>/<version>)`);
-    }
-    return { vaultUrl: url.origin, secretName, secretVersion: secretVersion ?? "" };
+    const { vaultUrl, name, version } = parseObjectUri(uri, KINDS.secret);
+    return { vaultUrl, secretName: name, secretVersion: version };
 }
 
 /**
@@ -113,7 +202,7 @@ export function operationsModuleId(dir: string = __dirname, cwd: string = proces
 }
 
 // One provider object per module id: Pulumi caches the serialized text per object, so every
-// SecretBackup in a program shares one serialization.
+// backup resource in a program shares one serialization.
 const providers = new Map<string, dynamic.ResourceProvider>();
 function providerFor(moduleId: string): dynamic.ResourceProvider {
     let provider = providers.get(moduleId);
@@ -122,4 +211,21 @@ function providerFor(moduleId: string): dynamic.ResourceProvider {
         providers.set(moduleId, provider);
     }
     return provider;
+}
+
+/** Any of the backup resources (`SecretBackup`, `KeyBackup`, `CertificateBackup`). */
+export type { ObjectBackup };
+
+// The class of each kind; `kinds.ts` names them, this maps the names to the classes.
+const BACKUP_CLASSES: Record<string, new (name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) => ObjectBackup> = {
+    SecretBackup, KeyBackup, CertificateBackup,
+};
+
+/**
+ * A backup resource of `kind` named `resourceName` for the object `objectName`: a `SecretBackup`,
+ * `KeyBackup` or `CertificateBackup` with `args` and the kind's name input set.
+ */
+export function newObjectBackup(kind: KindInfo, resourceName: string, objectName: string, args: ObjectBackupArgs, opts?: pulumi.CustomResourceOptions): ObjectBackup {
+    const Class = BACKUP_CLASSES[kind.resourceName];
+    return new Class(resourceName, { ...args, [kind.nameInput]: objectName }, opts);
 }

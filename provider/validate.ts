@@ -5,6 +5,7 @@
  */
 import type { SecretClientOptions } from "@azure/keyvault-secrets";
 import { redactUrl } from "./redact";
+import { KINDS, type KindInfo } from "./kinds";
 
 /** The string the engine sends in place of a value that is not known yet (during preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -87,11 +88,13 @@ export function vaultUrlProblem(value: unknown): string | undefined {
 }
 
 
-/** The reason `value` is not a valid secret name, or undefined when it is. */
-function secretNameProblem(value: unknown): string | undefined {
-    if (typeof value !== "string" || value === "") return "secretName is required (or pass `secret`)";
+/** The reason `value` is not a valid name of a `kind` object (a secret by default), or undefined when it is. */
+function secretNameProblem(value: unknown, kind: KindInfo = KINDS.secret): string | undefined {
+    if (typeof value !== "string" || value === "") {
+        return kind.kind === "secret" ? "secretName is required (or pass `secret`)" : kind.kind === "key" ? "keyName is required (or pass `key`)" : `${kind.nameInput} is required`;
+    }
     if (!/^[0-9a-zA-Z-]{1,127}$/.test(value)) {
-        return `"${value}" is not a valid secret name: 1-127 characters, only letters, digits and hyphens`;
+        return `"${value}" is not a valid ${kind.noun} name: 1-127 characters, only letters, digits and hyphens`;
     }
     return undefined;
 }
@@ -112,11 +115,20 @@ export function apiVersionProblem(value: unknown): string | undefined {
     return `${JSON.stringify(value)} is not an API version this provider supports; use one of ${SUPPORTED_API_VERSIONS.join(", ")}`;
 }
 
-/** The reason `value` is not a usable secret version, or undefined when it is. */
-function secretVersionProblem(value: unknown): string | undefined {
+/** The reason `value` is not a usable version of a `kind` object (a secret by default), or undefined when it is. */
+function secretVersionProblem(value: unknown, kind: KindInfo = KINDS.secret): string | undefined {
     if (value === undefined || value === null || value === "") return undefined;
     if (typeof value !== "string" || !/^[0-9a-zA-Z]{1,64}$/.test(value)) {
-        return `${JSON.stringify(value)} is not a secret version (a string of letters and digits, e.g. 4387e9f3d6e14c459867679a90fd0f79)`;
+        return `${JSON.stringify(value)} is not a ${kind.noun} version (a string of letters and digits, e.g. 4387e9f3d6e14c459867679a90fd0f79)`;
+    }
+    return undefined;
+}
+
+/** The reason `value` is not a usable `sourceUpdatedOn` (an ISO 8601 time, as `VaultBackup` passes it), or undefined. */
+function sourceUpdatedOnProblem(value: unknown): string | undefined {
+    if (value === undefined || value === null || value === "") return undefined;
+    if (typeof value !== "string" || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value) || Number.isNaN(Date.parse(value))) {
+        return `${JSON.stringify(value)} is not a time: give an ISO 8601 UTC time such as 2026-12-01T00:00:00.000Z (when the object last changed in the vault)`;
     }
     return undefined;
 }
@@ -159,22 +171,27 @@ function safeDecode(segment: string): string {
     }
 }
 
-const RULES: Array<[keyof BackupInputs, (v: unknown) => string | undefined]> = [
-    ["vaultUrl", vaultUrlProblem],
-    ["secretName", secretNameProblem],
-    ["apiVersion", (v) => (v === undefined || v === null ? undefined : apiVersionProblem(v))],
-    ["secretVersion", secretVersionProblem],
-    ["triggers", triggersProblem],
-    ["destination", destinationShapeProblem],
-];
+/** The input rules of a backup of `kind`, property by property, in the order failures are reported. */
+function rules(kind: KindInfo): Array<[string, (v: unknown) => string | undefined]> {
+    return [
+        ["vaultUrl", vaultUrlProblem],
+        [kind.nameInput, (v) => secretNameProblem(v, kind)],
+        ["apiVersion", (v) => (v === undefined || v === null ? undefined : apiVersionProblem(v))],
+        [kind.versionInput, (v) => secretVersionProblem(v, kind)],
+        ["triggers", triggersProblem],
+        ["destination", destinationShapeProblem],
+        ["sourceUpdatedOn", sourceUpdatedOnProblem],
+    ];
+}
 
 /**
- * Every problem with `news`, one per property. Properties whose value is not known yet (preview)
- * are skipped: they are checked again when known.
+ * Every problem with `news` (inputs of a backup of `kind`, a secret by default), one per
+ * property. Properties whose value is not known yet (preview) are skipped: they are checked
+ * again when known.
  */
-export function inputFailures(news: Record<string, unknown>): InputFailure[] {
+export function inputFailures(news: Record<string, unknown>, kind: KindInfo = KINDS.secret): InputFailure[] {
     const failures: InputFailure[] = [];
-    for (const [property, problem] of RULES) {
+    for (const [property, problem] of rules(kind)) {
         const value = news[property];
         if (isUnknown(value)) continue;
         const reason = problem(value);
@@ -185,18 +202,24 @@ export function inputFailures(news: Record<string, unknown>): InputFailure[] {
 
 /**
  * `news` with defaults applied and the vault URL reduced to its origin; unknown values are kept
- * as they are. Call after `inputFailures` found nothing.
+ * as they are. Call after `inputFailures` found nothing. For a secret (the default) the result
+ * is exactly `BackupInputs`; for another kind its name and version keys are that kind's
+ * (`keyName`, `keyVersion`, ...). `sourceUpdatedOn` is kept only when given.
  */
-export function normalizeInputs(news: Record<string, unknown>): BackupInputs {
+export function normalizeInputs(news: Record<string, unknown>): BackupInputs;
+export function normalizeInputs(news: Record<string, unknown>, kind: KindInfo): Record<string, unknown>;
+export function normalizeInputs(news: Record<string, unknown>, kind: KindInfo = KINDS.secret): Record<string, unknown> {
     const vaultUrl = news.vaultUrl;
-    return {
+    const out: Record<string, unknown> = {
         vaultUrl: typeof vaultUrl === "string" && vaultUrl !== UNKNOWN ? normalizeVaultUrl(vaultUrl) : (vaultUrl as string),
-        secretName: news.secretName as string,
+        [kind.nameInput]: news[kind.nameInput] as string,
         destination: (news.destination ?? DEFAULT_DESTINATION) as string,
-        secretVersion: (news.secretVersion ?? "") as string,
+        [kind.versionInput]: (news[kind.versionInput] ?? "") as string,
         triggers: (news.triggers ?? []) as unknown[],
         apiVersion: isUnknown(news.apiVersion) ? (news.apiVersion as ApiVersion) : (normalizeApiVersion(news.apiVersion ?? DEFAULT_API_VERSION) ?? (news.apiVersion as ApiVersion)),
     };
+    if (news.sourceUpdatedOn !== undefined && news.sourceUpdatedOn !== null && news.sourceUpdatedOn !== "") out.sourceUpdatedOn = news.sourceUpdatedOn;
+    return out;
 }
 
 /** A vault URL reduced to its origin (scheme, host and port, if any), lower case, without a trailing slash. */
@@ -204,15 +227,20 @@ export function normalizeVaultUrl(vaultUrl: string): string {
     return new URL(vaultUrl).origin;
 }
 
-/** The inputs that decide which backup exists: a change in any of them takes a new backup. */
+/** The inputs that decide which backup of a secret exists: a change in any of them takes a new backup. */
 const BACKUP_INPUT_KEYS: ReadonlyArray<keyof BackupInputs> = [
     "vaultUrl", "secretName", "destination", "secretVersion", "triggers", "apiVersion",
 ];
 
+/** `BACKUP_INPUT_KEYS` for a backup of `kind`. */
+function backupInputKeys(kind: KindInfo): string[] {
+    return ["vaultUrl", kind.nameInput, "destination", kind.versionInput, "triggers", "apiVersion"];
+}
+
 /**
  * The input keys whose value differs between the state `olds` and the new inputs `news` (both
- * normalised). An unknown new value counts as a change.
+ * normalised, for a backup of `kind`, a secret by default). An unknown new value counts as a change.
  */
-export function changedInputs(olds: BackupInputs, news: BackupInputs): Array<keyof BackupInputs> {
-    return BACKUP_INPUT_KEYS.filter((k) => isUnknown(news[k]) || JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+export function changedInputs(olds: Record<string, unknown>, news: Record<string, unknown>, kind: KindInfo = KINDS.secret): string[] {
+    return backupInputKeys(kind).filter((k) => isUnknown(news[k]) || JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
 }

@@ -1,11 +1,11 @@
 /**
- * Talking to Key Vault for a backup: one `SecretClient` per vault and API version, requests paced
+ * Talking to Key Vault for a backup: one SDK client per object kind, vault and API version (see `kinds.ts`), requests paced
  * per vault so a large `pulumi up` stays under the vault's limit, 429s (which come without
  * `Retry-After`, so the SDK does not retry them) backed off 1, 2, 4, 8, 16 s, and every failure
  * turned into a `VaultError` that says what to do.
  */
-import { SecretClient } from "@azure/keyvault-secrets";
 import type { TokenCredential } from "@azure/identity";
+import type { KindClient, KindInfo, ObjectProperties } from "./kinds";
 import { VaultError, factsFromError, type VaultCallContext } from "./errors";
 import { isLoopbackHost, type ApiVersion } from "./validate";
 
@@ -81,9 +81,9 @@ export interface BackupResult {
 
 /**
  * A token bucket: `capacity` tokens refilled continuously at `perMs` per ms. The burst is a tenth
- * of the 10 s budget so that no 10 s window can exceed burst + budget.
+ * of the 10 s budget so that no 10 s window can exceed burst + budget. Use `pacerFor` to build one.
  */
-class TokenBucket {
+export class TokenBucket {
     private tokens: number;
     private last = Date.now();
     private queue: Promise<void> = Promise.resolve();
@@ -111,6 +111,14 @@ class TokenBucket {
 }
 
 /**
+ * The pacing of one vault: at most `per10Seconds` operations in any 10 s (a burst of a tenth of
+ * it, then spread evenly). Backups use the "other transactions" budget; restores the creations one.
+ */
+export function pacerFor(per10Seconds: number, sleep: (ms: number) => Promise<void> = realSleep): TokenBucket {
+    return new TokenBucket(Math.max(1, Math.floor(per10Seconds / 10)), per10Seconds / 10_000, sleep);
+}
+
+/**
  * Whether the SDK's check that the bearer challenge's resource matches the vault's host is turned
  * off: only for a loopback vault (the emulator), never for a real Key Vault host.
  */
@@ -118,54 +126,96 @@ export function relaxChallengeVerification(vaultUrl: string): boolean {
     return isLoopbackHost(new URL(vaultUrl).hostname);
 }
 
-/** Backs up secrets, sharing clients and pacing across every resource the host serves. */
+/** The object's version a backup holds, as far as Key Vault's version listing tells. Never a value. */
+export interface CurrentVersion {
+    /** The current (newest) version's id. */
+    version: string;
+    /** When that version last changed, by the vault's clock (ISO 8601 UTC); "" when the listing has no time. */
+    updatedOn: string;
+    /** True for a certificate's key or secret (back up the certificate instead). */
+    managed: boolean;
+}
+
+/**
+ * Backs up objects of every kind (see `kinds.ts`) and reads their current version, sharing one
+ * SDK client per kind, vault and API version, and one pacing bucket per vault, across every
+ * resource the host serves.
+ */
 export class VaultClients {
-    private readonly clients = new Map<string, SecretClient>();
+    private readonly clients = new Map<string, KindClient>();
     private readonly buckets = new Map<string, TokenBucket>();
     /** Per client, the first call: the SDK learns the bearer challenge from it. */
-    private readonly firstCalls = new Map<SecretClient, Promise<unknown>>();
+    private readonly firstCalls = new Map<KindClient, Promise<unknown>>();
 
     constructor(private readonly credential: () => TokenCredential, private readonly settings: VaultClientSettings = defaultVaultClientSettings()) {}
 
     /**
-     * Calls Backup Secret (needs the secrets/backup permission) and returns the blob and request
-     * id. Throws `VaultError` naming the vault and secret when Key Vault or the network fails,
-     * including after the 429 back-off schedule ran out.
+     * Calls Backup Secret / Key / Certificate (needs that kind's `backup` permission) and returns
+     * the blob and request id. Throws `VaultError` naming the kind, vault and object when Key
+     * Vault or the network fails, including after the 429 back-off schedule ran out.
      */
-    async backupSecret(vaultUrl: string, secretName: string, apiVersion: ApiVersion): Promise<BackupResult> {
-        const client = this.client(vaultUrl, apiVersion);
-        // A new client sends each request without a token first and learns the challenge from the
-        // 401; let one call do that alone so a burst does not spend one extra request per backup.
-        const first = this.firstCalls.get(client);
-        if (first) await first.catch(() => undefined);
-        else {
-            const call = this.backupWithRetries(client, vaultUrl, secretName);
-            this.firstCalls.set(client, call);
-            return call;
-        }
-        return this.backupWithRetries(client, vaultUrl, secretName);
+    async backup(kind: KindInfo, vaultUrl: string, name: string, apiVersion: ApiVersion): Promise<BackupResult> {
+        const context = { operation: "backup", vaultUrl, secretName: name, kind: kind.kind };
+        return this.call(kind, vaultUrl, apiVersion, context, (client, cuts) => this.backupOnce(client, context, cuts));
     }
 
-    private async backupWithRetries(client: SecretClient, vaultUrl: string, secretName: string): Promise<BackupResult> {
-        const context = { operation: "backup", vaultUrl, secretName };
+    /**
+     * The object's current version (the newest by creation time) from its version listing: needs
+     * the kind's `list` permission and never reads a value. Undefined when the listing is empty.
+     * Throws `VaultError` (operation `list`) like `backup`.
+     */
+    async currentVersion(kind: KindInfo, vaultUrl: string, name: string, apiVersion: ApiVersion): Promise<CurrentVersion | undefined> {
+        const context = { operation: "list", vaultUrl, secretName: name, kind: kind.kind };
+        return this.call(kind, vaultUrl, apiVersion, context, async (client) => {
+            await this.bucket(vaultUrl).take();
+            let newest: ObjectProperties | undefined;
+            for await (const v of client.listVersions(name, { requestOptions: { timeout: this.settings.requestTimeoutMs } })) {
+                if (!newest || time(v.createdOn) >= time(newest.createdOn)) newest = v;
+            }
+            if (!newest?.version) return undefined;
+            return { version: newest.version, updatedOn: newest.updatedOn?.toISOString() ?? "", managed: newest.managed };
+        });
+    }
+
+    /** Runs `attempt` on the kind's client with the 429 back-off; the first call of a new client runs alone. */
+    private async call<T>(kind: KindInfo, vaultUrl: string, apiVersion: ApiVersion, context: VaultCallContext, attempt: (client: KindClient, cuts: { spent: number }) => Promise<T>): Promise<T> {
+        const client = this.client(kind, vaultUrl, apiVersion);
+        const run = (): Promise<T> => this.withRetries(context, (cuts) => attempt(client, cuts));
+        // A new client sends each request without a token first and learns the challenge from the
+        // 401; let one call do that alone so a burst does not spend one extra request per call.
+        const first = this.firstCalls.get(client);
+        if (first) {
+            await first.catch(() => undefined);
+            return run();
+        }
+        const call = run();
+        this.firstCalls.set(client, call);
+        return call;
+    }
+
+    private async withRetries<T>(context: VaultCallContext, attempt: (cuts: { spent: number }) => Promise<T>): Promise<T> {
         const schedule = this.settings.throttleBackoffMs;
         const cuts = { spent: 0 };
         try {
-            return await retryWhileThrottled(() => this.backupOnce(client, context, cuts), schedule, { sleep: this.settings.sleep });
+            return await retryWhileThrottled(() => attempt(cuts), schedule, { sleep: this.settings.sleep });
         } catch (error) {
             if (error instanceof VaultError) throw error;
+            if ((error as Error)?.name === "AbortError") {
+                const seconds = this.settings.requestTimeoutMs / 1000;
+                throw new VaultError(context, { code: "ETIMEDOUT", message: `Key Vault did not answer within ${seconds} s` });
+            }
             const facts = factsFromError(error);
             throw new VaultError(context, facts.status === 429 ? { ...facts, throttledBackoffMs: schedule } : facts);
         }
     }
 
-    /** One paced Backup Secret call; an answer cut off mid-body is asked again (the SDK does not). Other failures are thrown as they came. */
-    private async backupOnce(client: SecretClient, context: VaultCallContext, cuts: { spent: number }): Promise<BackupResult> {
+    /** One paced backup call; an answer cut off mid-body is asked again (the SDK does not). Other failures are thrown as they came. */
+    private async backupOnce(client: KindClient, context: VaultCallContext, cuts: { spent: number }): Promise<BackupResult> {
         for (;;) {
             await this.bucket(context.vaultUrl).take();
             let requestId = "";
             try {
-                const blob = await client.backupSecret(context.secretName, {
+                const blob = await client.backup(context.secretName, {
                     requestOptions: { timeout: this.settings.requestTimeoutMs },
                     onResponse: (response) => {
                         requestId = response.headers.get("x-ms-request-id") ?? requestId;
@@ -174,11 +224,8 @@ export class VaultClients {
                 if (!blob || blob.length === 0) throw new VaultError(context, { message: "Key Vault returned an empty backup", requestId });
                 return { blob, requestId };
             } catch (error) {
-                if ((error as Error)?.name === "AbortError") {
-                    const seconds = this.settings.requestTimeoutMs / 1000;
-                    throw new VaultError(context, { code: "ETIMEDOUT", message: `Key Vault did not answer within ${seconds} s` });
-                }
-                // Backup Secret only reads, so asking again after a cut-off answer is safe.
+                if ((error as Error)?.name === "AbortError") throw error;
+                // A backup only reads, so asking again after a cut-off answer is safe.
                 if (!(error instanceof VaultError) && isCutOffAnswer(factsFromError(error)) && cuts.spent < CUT_OFF_RETRY_MS.length) {
                     await this.settings.sleep(CUT_OFF_RETRY_MS[cuts.spent++]);
                     continue;
@@ -188,11 +235,11 @@ export class VaultClients {
         }
     }
 
-    private client(vaultUrl: string, apiVersion: ApiVersion): SecretClient {
-        const key = `${vaultUrl} ${apiVersion}`;
+    private client(kind: KindInfo, vaultUrl: string, apiVersion: ApiVersion): KindClient {
+        const key = `${kind.kind} ${vaultUrl} ${apiVersion}`;
         let client = this.clients.get(key);
         if (!client) {
-            client = new SecretClient(vaultUrl, this.credential(), {
+            client = kind.client(vaultUrl, this.credential(), {
                 serviceVersion: apiVersion,
                 disableChallengeResourceVerification: relaxChallengeVerification(vaultUrl),
                 retryOptions: this.settings.retryOptions,
@@ -205,10 +252,13 @@ export class VaultClients {
     private bucket(vaultUrl: string): TokenBucket {
         let bucket = this.buckets.get(vaultUrl);
         if (!bucket) {
-            const budget = this.settings.operationsPer10Seconds;
-            bucket = new TokenBucket(Math.max(1, Math.floor(budget / 10)), budget / 10_000, this.settings.sleep);
+            bucket = pacerFor(this.settings.operationsPer10Seconds, this.settings.sleep);
             this.buckets.set(vaultUrl, bucket);
         }
         return bucket;
     }
+}
+
+function time(d: Date | undefined): number {
+    return d?.getTime() ?? 0;
 }

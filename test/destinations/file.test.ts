@@ -171,6 +171,71 @@ describe("file destination", () => {
         assert.doesNotMatch(reason ?? "", /pw-7f3kq9/);
     });
 
+    // A temporary file as a killed writer leaves it, its times set `ageMs` into the past.
+    function leftTemporaryFile(folder: string, ageMs: number): string {
+        const name = `.127.0.0.1_41234_old_20260101T000000000Z_${randomBytes(6).toString("hex")}.kvbackup.${randomBytes(6).toString("hex")}.tmp`;
+        fs.writeFileSync(path.join(folder, name), "half a backup");
+        const at = new Date(Date.now() - ageMs);
+        fs.utimesSync(path.join(folder, name), at, at);
+        return name;
+    }
+
+    it("the stale-file sweep removes a temporary file over 10 minutes old and leaves one under 10 minutes (another writer's, still busy)", async () => {
+        fs.mkdirSync(root, { recursive: true });
+        const busy = leftTemporaryFile(root, 9 * 60_000);
+        const stale = leftTemporaryFile(root, 11 * 60_000);
+        const blob = randomBytes(64);
+        const location = await new FileDestination(root).write(blob, record(blob));
+        assert.deepEqual(fs.readdirSync(root).sort(), [busy, path.basename(fileURLToPath(location))].sort());
+    });
+
+    it("sweeps a folder once per process, not per write: a stale file that appears later waits for the next process", async () => {
+        const dest = new FileDestination(root);
+        const first = randomBytes(64);
+        await dest.write(first, record(first));
+        const stale = leftTemporaryFile(root, 11 * 60_000);
+        const second = randomBytes(64);
+        await new FileDestination(root).write(second, record(second));
+        assert.ok(fs.readdirSync(root).includes(stale), "the folder is not listed again for the second write");
+    });
+
+    it("a folder that never answers fails the write after the timeout, naming the folder; the late step then leaves nothing behind", async () => {
+        fs.mkdirSync(root, { recursive: true });
+        const folder = path.join(root, "hung");
+        let answer: () => void = () => undefined;
+        const mkdir = fs.promises.mkdir.bind(fs.promises);
+        sinon.stub(fs.promises, "mkdir").callsFake((dir) => new Promise((resolve, reject) => {
+            answer = () => void mkdir(dir, 0o700).then(() => resolve(undefined), reject);
+        }));
+        const blob = randomBytes(64);
+        const started = Date.now();
+        await assert.rejects(new FileDestination(folder, { timeoutMs: 300 }).write(blob, record(blob)), (e: Error) => {
+            assert.match(e.message, /did not finish the write within 0\.3 s/);
+            assert.ok(e.message.includes(folder), e.message);
+            return true;
+        });
+        assert.ok(Date.now() - started < 5000, "failed at the timeout, not later");
+        answer();
+        const deadline = Date.now() + 5000;
+        while (!fs.existsSync(folder) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(fs.existsSync(folder), "the late mkdir finished");
+        sinon.restore();
+        assert.deepEqual(fs.readdirSync(folder), [], "no file written after the write was abandoned");
+    });
+
+    it("a destination under /proc fails the write at once instead of hanging (fs.mkdir recursive would never return there)", async function () {
+        if (process.platform !== "linux") this.skip();
+        const blob = randomBytes(64);
+        await assert.rejects(new FileDestination(`/proc/backups-${randomBytes(4).toString("hex")}/x`, { timeoutMs: 10_000 }).write(blob, record(blob)), /ENOENT/);
+    });
+
+    it("folderProblem refuses a pseudo file system (/proc, /sys) by name, at check", async function () {
+        if (process.platform !== "linux") this.skip();
+        const proc = await folderProblem(`/proc/backups-${randomBytes(4).toString("hex")}`);
+        assert.match(proc ?? "", /"\/proc" is on procfs \(\/proc\), a pseudo file system that cannot hold backup files/);
+        assert.match((await folderProblem("/sys/kernel/backups")) ?? "", /sysfs/);
+    });
+
     it("destinationProblem: Blob Storage URLs are checked by the blob URL rules (container required, no SAS query)", async () => {
         assert.equal(await destinationProblem("https://acct.blob.core.windows.net/backups/prefix"), undefined);
         assert.match((await destinationProblem("https://acct.blob.core.windows.net/")) ?? "", /names no container/);

@@ -9,7 +9,11 @@ export interface RawResponse {
     json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** Sends one request (TLS verified against NODE_EXTRA_CA_CERTS) and reads the whole answer. */
+/**
+ * Sends one request (TLS verified against NODE_EXTRA_CA_CERTS) and reads the whole answer. A `host`
+ * header other than the URL's is sent as is, while TLS still verifies the emulator's certificate
+ * for `localhost`.
+ */
 export function rawRequest(
     url: string,
     options: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
@@ -20,6 +24,7 @@ export function rawRequest(
             url,
             {
                 method: options.method ?? "GET",
+                ...(options.headers?.host ? { servername: "localhost" } : {}),
                 headers: {
                     ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
                     ...(payload !== undefined ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),

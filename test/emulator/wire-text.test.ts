@@ -120,8 +120,8 @@ describe("emulator: error text on the wire, as the service's recorded text", () 
         assertWire(res, { status: 400, code: "BadParameter", message: "The specified version (7.9) is not recognized. Consider using the latest supported version (2025-07-01)." });
     });
 
-    it("400 Malformed backup blob: a damaged blob is corrupt; a tampered one has an invalid or corrupt version", async () => {
-        assertWire(await call("/secrets/restore", "POST", { value: "AQIDBA" }), { status: 400, code: "Malformed backup blob", message: "Backup blob is corrupt." });
+    it("400 Malformed backup blob: a value that is not base64url is corrupt; a tampered blob has an invalid or corrupt version", async () => {
+        assertWire(await call("/secrets/restore", "POST", { value: "not a backup!" }), { status: 400, code: "Malformed backup blob", message: "Backup blob is corrupt." });
         const { name } = await newSecret("wire-tamper");
         const blob = Buffer.from(String((await call(`/secrets/${name}/backup`, "POST")).json.value), "base64url");
         await deleteAndPurge(name);

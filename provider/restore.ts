@@ -93,13 +93,15 @@ export async function restoreBackup(args: RestoreArgs): Promise<RestoredSecret> 
     }
 }
 
-function checkVaultUrl(vaultUrl: string): string {
+/** The vault URL normalised (origin); throws `BackupInputError` naming `vaultUrl` when `SecretBackup` would refuse it. */
+export function checkVaultUrl(vaultUrl: string): string {
     const problem = vaultUrlProblem(vaultUrl);
     if (problem) throw new BackupInputError("vaultUrl", `vaultUrl: ${problem}`);
     return normalizeVaultUrl(vaultUrl);
 }
 
-function checkApiVersion(apiVersion: string): ApiVersion {
+/** The API version, checked; throws `BackupInputError` naming `apiVersion` when it is not one `SecretBackup` accepts. */
+export function checkApiVersion(apiVersion: string): ApiVersion {
     const problem = apiVersionProblem(apiVersion);
     if (problem) throw new BackupInputError("apiVersion", `apiVersion: ${problem}`);
     return apiVersion as ApiVersion;

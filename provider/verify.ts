@@ -26,6 +26,8 @@ export interface VerifyOptions {
      * backup, whose tag is shared by both kinds.
      */
     kind?: ObjectKind;
+    /** Expected start of the hex SHA-256 (the 12 digits in a backup's file or blob name); checked when given. */
+    sha256Prefix?: string;
 }
 
 /** What a successful verification found; none of it secret. */
@@ -65,6 +67,14 @@ export async function loadVerifiedBackup(
             "hash-mismatch",
             url,
             `Backup ${url} hashes to ${sha256}, not the expected ${expected}: it changed since it was written, or it is another backup.`,
+        );
+    }
+    const prefix = options.sha256Prefix?.toLowerCase();
+    if (prefix !== undefined && !sha256.startsWith(prefix)) {
+        throw new BackupVerificationError(
+            "hash-mismatch",
+            url,
+            `Backup ${url} hashes to ${sha256}, but its name says ${prefix}...: it changed since it was written, or it is another backup under this name.`,
         );
     }
     const kind = backupKind(url, bytes, options.kind);

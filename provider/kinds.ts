@@ -221,7 +221,7 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
                 backup: (name, o) => c.backupCertificate(name, o),
                 restore: async (blob, o) => {
                     const r = await c.restoreCertificateBackup(blob, o);
-                    return { name: r.name ?? "", id: r.id ?? "" };
+                    return { name: r.name ?? "", id: r.id ?? r.properties?.id ?? "" };
                 },
                 list: (o) => mapped(c.listPropertiesOfCertificates(o), props),
                 listVersions: (name, o) => mapped(c.listPropertiesOfCertificateVersions(name, o), props),

@@ -81,7 +81,7 @@ export async function restoreVaultCommand(
         apiVersion: values["api-version"],
         restoresPer10Seconds: pace === undefined ? undefined : Number(pace),
         onProgress: io.progress
-            ? (p) => io.progress!(`restoring into ${values.vault}: ${p.restored + p.skipped + p.failed + p.planned} of ${p.total} done (${p.restored} restored, ${p.skipped} skipped, ${p.failed} failed)`)
+            ? (p) => io.progress!(`restoring into ${values.vault}: ${p.restored + p.skipped + p.failed + p.planned} of ${p.total} done (${p.planned ? `${p.planned} would restore` : `${p.restored} restored`}, ${p.skipped} skipped, ${p.failed} failed)`)
             : undefined,
     });
     io.progress?.("");

@@ -8,6 +8,7 @@ import type { KeyClient } from "@azure/keyvault-keys";
 import type { RunningEmulator } from "../../emulator";
 import { VaultBackup } from "../../provider/vault-backup";
 import { listBackups, restoreVault } from "../../index";
+import { runCli } from "../../provider/cli";
 import { RunningAzurite, startAzurite } from "../helpers/azurite";
 import { azureNativeConfig, credentialFor, keyClientFor, pointAuthorityHostAt, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalEngine } from "../helpers/host";
@@ -221,6 +222,28 @@ describe(`disaster recovery: a vault of ${SECRETS} secrets and ${KEYS} keys rest
         const restored = names.slice(0, 9).filter((n) => n !== "app-secret-005");
         await assertVaultMatchesSource("dr-damaged", restored, []);
         fs.rmSync(copy, { recursive: true, force: true });
+    });
+
+    it("on a terminal, a progress line counts the objects as they are done, and is cleared before the table", async () => {
+        const saved = { ...process.env };
+        Object.assign(process.env, emulatorEnv(emulator));
+        const lines: string[] = [];
+        let out = "";
+        try {
+            const code = await runCli(["restore", "--from", folder, "--vault", emulator.vaults["dr-damaged"], "--name", "app-secret-1?0", "--dry-run"], {
+                out: (t) => void (out += t),
+                err: (t) => assert.fail(`unexpected stderr: ${t}`),
+                progress: (line) => void lines.push(line),
+            });
+            assert.equal(code, 0, out);
+        } finally {
+            for (const k of Object.keys(emulatorEnv(emulator))) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
+        }
+        assert.deepEqual(lines, [
+            ...Array.from({ length: 10 }, (_, i) => `restoring into ${emulator.vaults["dr-damaged"]}: ${i + 1} of 10 done (${i + 1} would restore, 0 skipped, 0 failed)`),
+            "",
+        ]);
+        assert.match(out, /dry run: 10 would be restored/);
     });
 
     it("--json failures print one JSON error object on stdout (exit 1 and 2)", async () => {

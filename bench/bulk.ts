@@ -1,11 +1,13 @@
 /**
  * Bulk: many new `SecretBackup`s in one host (one `pulumi up`) with N operations in flight,
- * against a vault that enforces a request limit and answers every call 20 ms late. What the vault
- * saw comes from the emulator's request log, the host's peak memory and CPU from /proc.
+ * against a vault that enforces a request limit and answers every call 20 ms late (or the plan's
+ * latency). The emulator runs in its own process, so its CPU is measured apart from this
+ * process's (the engine's side of gRPC). What the vault saw comes from the emulator's request
+ * log, the host's and the emulator's peak memory and CPU from /proc.
  */
-import type { RunningEmulator } from "../emulator";
 import { PACING_CONFIG_KEY } from "../provider/operations";
 import { createAll, manyBackupJobs, startHost } from "./drive";
+import type { EmulatorProcess } from "./emulator-process";
 import { freshFolder, secretNames, type BenchVault } from "./setup";
 import { commandLine, ownCpuMs, peakMemoryMiB, processCpuMs, round } from "./stats";
 import type { ProviderHost } from "../scripts/harness/host";
@@ -27,6 +29,10 @@ export interface BulkPlan {
     limit: { operations: number; windowMs: number };
     /** `secret-backup:vaultOperationsPer10Seconds` for the host; the provider's default when absent. */
     pacingPer10Seconds?: number;
+    /** Latency added to every vault call, ms (default `BULK_LATENCY_MS`). */
+    latencyMs?: number;
+    /** The folder to write into (default: a fresh empty one named after the run). */
+    folder?: string;
 }
 
 /** The figures of one bulk run. */
@@ -47,27 +53,33 @@ export interface BulkResult {
     failures: string[];
     hostPeakMemoryMiB: number;
     hostProcess: string;
-    /** CPU per measured backup: the host's, and this process's (the emulator and the engine's side). */
-    cpuMsPerBackup: { host: number; emulatorAndDriver: number };
+    /** CPU per measured backup: the host's, the emulator process's, and this process's (the engine's side of gRPC). */
+    cpuMsPerBackup: { host: number; emulator: number; driver: number };
+    /** The host's CPU over the warm-up (module loading, token, connections, the folder's one sweep), ms. */
+    warmupHostCpuMs: number;
 }
 
-/** One run; the vault must hold `BULK_WARMUP + plan.secrets` secrets. Restores the real limit afterwards. */
-export async function measureBulk(emulator: RunningEmulator, plan: BulkPlan): Promise<BulkResult> {
-    emulator.faults.setLatency(BULK_LATENCY_MS);
-    emulator.faults.setThrottle({ operations: plan.limit.operations, creations: 300, windowMs: plan.limit.windowMs });
-    const folder = freshFolder(`bulk-${plan.vault}`);
+/**
+ * One run; the vault must hold `BULK_WARMUP + plan.secrets` secrets. `hostEnv` is added to the
+ * host's environment (a CPU profile). Restores the real limit and no latency afterwards.
+ */
+export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hostEnv: Record<string, string> = {}): Promise<BulkResult> {
+    await emulator.setLatency(plan.latencyMs ?? BULK_LATENCY_MS);
+    await emulator.setThrottle({ operations: plan.limit.operations, creations: 300, windowMs: plan.limit.windowMs });
+    const folder = plan.folder ?? freshFolder(`bulk-${plan.vault}-${plan.parallel}-${plan.secrets}`);
     const jobs = await manyBackupJobs(emulator.vaults[plan.vault], secretNames(0, BULK_WARMUP + plan.secrets), folder, plan.vault);
     const pacing: Record<string, string> = plan.pacingPer10Seconds ? { [PACING_CONFIG_KEY]: String(plan.pacingPer10Seconds) } : {};
     let host: ProviderHost | undefined;
     try {
-        host = await startHost(emulator, undefined, pacing);
+        host = await startHost(emulator, undefined, pacing, hostEnv);
         const runStart = Date.now();
+        const warmupCpuStart = processCpuMs(host.pid);
         const warmup = await createAll(host, jobs.slice(0, BULK_WARMUP), plan.parallel);
         const measuredStart = Date.now();
-        const cpuBefore = { host: processCpuMs(host.pid), own: ownCpuMs() };
+        const cpuBefore = { host: processCpuMs(host.pid), emulator: processCpuMs(emulator.pid), own: ownCpuMs() };
         const batch = await createAll(host, jobs.slice(BULK_WARMUP), plan.parallel);
-        const cpu = { host: processCpuMs(host.pid) - cpuBefore.host, own: ownCpuMs() - cpuBefore.own };
-        const log = emulator.requests().filter((r) => r.vault === plan.vault && r.time >= runStart);
+        const cpu = { host: processCpuMs(host.pid) - cpuBefore.host, emulator: processCpuMs(emulator.pid) - cpuBefore.emulator, own: ownCpuMs() - cpuBefore.own };
+        const log = (await emulator.requests()).filter((r) => r.vault === plan.vault && r.time >= runStart);
         const rate = (batch.durationsMs.length / batch.elapsedMs) * 1000;
         return {
             plan,
@@ -80,11 +92,13 @@ export async function measureBulk(emulator: RunningEmulator, plan: BulkPlan): Pr
             failures: [...warmup.failures, ...batch.failures],
             hostPeakMemoryMiB: peakMemoryMiB(host.pid),
             hostProcess: `pid ${host.pid}: ${commandLine(host.pid)}`,
-            cpuMsPerBackup: { host: round(cpu.host / plan.secrets, 2), emulatorAndDriver: round(cpu.own / plan.secrets, 2) },
+            warmupHostCpuMs: cpuBefore.host - warmupCpuStart,
+            cpuMsPerBackup: { host: round(cpu.host / plan.secrets, 2), emulator: round(cpu.emulator / plan.secrets, 2), driver: round(cpu.own / plan.secrets, 2) },
         };
     } finally {
         await host?.stop();
-        emulator.faults.setThrottle({ ...VAULT_LIMIT, creations: 300 });
+        await emulator.setThrottle({ ...VAULT_LIMIT, creations: 300 });
+        await emulator.setLatency(0);
     }
 }
 

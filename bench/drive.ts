@@ -49,10 +49,16 @@ export async function manyBackupJobs(vaultUrl: string, names: string[], destinat
     return names.map(like);
 }
 
-/** Starts a host in `projectRoot` (as `pulumi up` would in the project) and configures it for the emulator, plus `extraConfig`. */
-export async function startHost(emulator: RunningEmulator, projectRoot = repoRoot, extraConfig: Record<string, string> = {}): Promise<ProviderHost> {
+/** What a host needs to know of the emulator: who to sign in as, where, and the CA to trust. */
+export type EmulatorAccess = Pick<RunningEmulator, "tenantId" | "principals" | "authorityHost" | "caCertPath">;
+
+/**
+ * Starts a host in `projectRoot` (as `pulumi up` would in the project) and configures it for the
+ * emulator, plus `extraConfig`; `extraEnv` is added to the host's environment (e.g. a CPU profile).
+ */
+export async function startHost(emulator: EmulatorAccess, projectRoot = repoRoot, extraConfig: Record<string, string> = {}, extraEnv: Record<string, string> = {}): Promise<ProviderHost> {
     const config = azureNativeConfig(emulator, 0, extraConfig);
-    const host = await ProviderHost.start({ projectRoot, project: PROJECT, config, env: hostEnv(emulator) });
+    const host = await ProviderHost.start({ projectRoot, project: PROJECT, config, env: { ...hostEnv(emulator), ...extraEnv } });
     try {
         await host.configure(config);
         return host;

@@ -8,17 +8,42 @@ import type { SizeResult } from "./provider-size";
 import type { LatencyResult } from "./latency";
 import type { BulkResult } from "./bulk";
 import type { CompareResult } from "./compare";
+import type { BigFolderResult } from "./big-folder";
+import type { ProfileResult, ProfilePart } from "./profile";
 import { BULK_LATENCY_MS, BULK_WARMUP } from "./bulk";
 import { LATENCY_WARMUP } from "./latency";
 import { round } from "./stats";
 
-/** One reported figure. */
+/** One reported figure; `before` is the same figure before issue 14's work, where it was measured. */
 export interface Figure {
     name: string;
     value: number | string | boolean;
+    before?: number | string;
     unit: string;
     method: string;
 }
+
+/**
+ * The figures before issue 14's work (commit 5cfac6c, this machine, 2026-12-01 00:49 UTC, load
+ * average 0.9, the same bench with the emulator in the bench process), keyed by figure name.
+ * The emulator's CPU was then only known together with the engine side's.
+ */
+export const BEFORE: Record<string, number | string> = {
+    "warm backup, median": 11.1,
+    "warm backup, p95": 17.66,
+    "host start to first finished backup": 1159.5,
+    "bulk 16 in flight: secrets per second": 172.6,
+    "bulk 16 in flight: share of the vault's limit": 43.1,
+    "bulk 16 in flight: CPU per backup, host": 5.41,
+    "bulk 16 in flight: host peak memory": 170.6,
+    "bulk 64 in flight: secrets per second": 194.8,
+    "bulk 64 in flight: share of the vault's limit": 48.7,
+    "bulk 64 in flight: CPU per backup, host": 5.52,
+    "bulk 64 in flight: CPU per backup, emulator": "2.6 (emulator + engine side together)",
+    "bulk 64 in flight: host peak memory": 194.2,
+    "pacing check, limit 400/10 s, 64 in flight: share of the vault's limit": 94.5,
+    "pacing check, limit 400/10 s, 64 in flight: CPU per backup, host": 7.64,
+};
 
 /** Everything one run measured (a phase left out with `--only` is absent). */
 export interface Measurements {
@@ -26,12 +51,15 @@ export interface Measurements {
     latency?: LatencyResult;
     compare?: CompareResult;
     bulk?: BulkResult[];
+    folder?: BigFolderResult;
+    profile?: ProfileResult;
 }
 
 /** The figures, in table order. */
 export function figures(m: Measurements): Figure[] {
     const rows: Figure[] = [];
-    const add = (name: string, value: Figure["value"], unit: string, method: string): void => void rows.push({ name, value, unit, method });
+    const add = (name: string, value: Figure["value"], unit: string, method: string): void =>
+        void rows.push({ name, value, ...(BEFORE[name] !== undefined ? { before: BEFORE[name] } : {}), unit, method });
     if (m.size) {
         const { repository: r, installed: i } = m.size;
         add("__provider size, from the repository", r.bytes, "bytes", `UTF-8 length of __provider registered by a program run under setMocks in the repository; it requires "${r.loads}"`);
@@ -48,15 +76,33 @@ export function figures(m: Measurements): Figure[] {
         const p = b.plan;
         const limit = `${p.limit.operations} operations/${p.limit.windowMs / 1000} s`;
         const pacing = p.pacingPer10Seconds ? `provider paced at ${p.pacingPer10Seconds}/10 s` : "provider's default pacing (3,600/10 s)";
-        const how = `${p.secrets} new SecretBackups in one host, ${p.parallel} Check+Create in flight, after ${BULK_WARMUP} unmeasured; emulator limit ${limit} per vault, +${BULK_LATENCY_MS} ms per call; ${pacing}`;
+        const how = `${p.secrets} new SecretBackups in one host, ${p.parallel} Check+Create in flight, after ${BULK_WARMUP} unmeasured; emulator (own process) limit ${limit} per vault, +${p.latencyMs ?? BULK_LATENCY_MS} ms per call; ${pacing}`;
         const perSecond = p.limit.operations / (p.limit.windowMs / 1000);
         add(`${p.label}: secrets per second`, b.secretsPerSecond, "/s", `${how}; ${b.elapsedMs} ms first start to last finish`);
         add(`${p.label}: share of the vault's limit`, round(b.shareOfVaultLimit * 100, 1), "%", `secrets per second / ${perSecond} (${limit}); ${b.vaultRequests} vault requests in the measured part; busiest ${p.limit.windowMs / 1000} s window ${b.busiestWindow} of ${p.limit.operations}`);
         add(`${p.label}: 429s received`, b.throttled429, "", "status 429 answers to this vault in the emulator's request log during the run (warm-up included)");
         add(`${p.label}: failures`, b.failures.length, "", "Check or Create calls that failed");
         add(`${p.label}: CPU per backup, host`, b.cpuMsPerBackup.host, "ms", "utime+stime of the host process from /proc over the measured part / secrets");
-        add(`${p.label}: CPU per backup, emulator + driver`, b.cpuMsPerBackup.emulatorAndDriver, "ms", "process.cpuUsage() of the bench process (in-process emulator, engine-side gRPC client) over the measured part / secrets");
+        add(`${p.label}: CPU per backup, emulator`, b.cpuMsPerBackup.emulator, "ms", "utime+stime of the emulator process (keyvault-emulator CLI) from /proc over the measured part / secrets answered");
+        add(`${p.label}: CPU per backup, engine side`, b.cpuMsPerBackup.driver, "ms", "process.cpuUsage() of the bench process (the engine's gRPC client and struct conversion) over the measured part / secrets");
         add(`${p.label}: host peak memory`, b.hostPeakMemoryMiB, "MiB", `VmHWM of the host process from /proc (${b.hostProcess.slice(0, 90)})`);
+    }
+    const b1000 = m.bulk?.find((b) => b.plan.vault === "bulk64" && b.plan.secrets === 1000 && !b.plan.latencyMs);
+    const b5000 = m.bulk?.find((b) => b.plan.secrets === 5000);
+    if (b1000 && b5000) {
+        add("host peak memory, 5,000 / 1,000 backups", round(b5000.hostPeakMemoryMiB / b1000.hostPeakMemoryMiB, 3), "x", `${b5000.hostPeakMemoryMiB} / ${b1000.hostPeakMemoryMiB} MiB (VmHWM), both at 64 in flight`);
+    }
+    if (m.folder) {
+        const f = m.folder;
+        add(`${f.empty.plan.label}: CPU per backup, host, empty folder`, f.empty.cpuMsPerBackup.host, "ms", `utime+stime of the host over the measured backups / ${f.empty.plan.secrets}; the warm-up (${BULK_WARMUP} backups, with the folder's one sweep) took ${f.empty.warmupHostCpuMs} ms of CPU`);
+        add(`${f.full.plan.label}: CPU per backup, host, folder of ${f.files}`, f.full.cpuMsPerBackup.host, "ms", `the same into a folder already holding ${f.files} backups; its warm-up (with the one sweep of the folder) took ${f.full.warmupHostCpuMs} ms of CPU`);
+        add("CPU per backup, folder of 100,000 / empty folder", f.cpuRatio, "x", "ratio of the two (target: within 10 %)");
+    }
+    if (m.profile) {
+        const pr = m.profile;
+        const parts = (list: ProfilePart[]): string => list.filter((x) => x.percent >= 1).map((x) => `${x.part} ${x.percent} %`).join("; ");
+        add("host CPU profile", parts(pr.host), "", `node --cpu-prof on the provider host, ${pr.plan}, whole process life; self time of each sample given to the first part found from its leaf frame toward the root (bench/profile.ts); ${pr.files.host}`);
+        add("emulator CPU profile", parts(pr.emulator), "", `node --cpu-prof on the emulator process over the same run; ${pr.files.emulator}`);
     }
     if (m.compare) {
         const c = m.compare;
@@ -75,7 +121,8 @@ export function figures(m: Measurements): Figure[] {
 
 /** The figures as an aligned text table. */
 export function table(rows: Figure[]): string {
-    const cells = rows.map((r) => [r.name, `${r.value}${r.unit && r.unit !== "x" ? " " + r.unit : r.unit}`]);
+    const withUnit = (v: Figure["value"], unit: string): string => `${v}${unit && unit !== "x" ? " " + unit : unit}`;
+    const cells = rows.map((r) => [r.name, typeof r.value === "string" && r.value.length > 40 ? "(in results.json)" : `${r.before !== undefined ? `${r.before} -> ` : ""}${withUnit(r.value, r.unit)}`]);
     const w = Math.max(...cells.map((c) => c[0].length), 6);
     const v = Math.max(...cells.map((c) => c[1].length), 5);
     const line = `+${"-".repeat(w + 2)}+${"-".repeat(v + 2)}+`;

@@ -21,7 +21,7 @@ export const PROJECT = "keyvault-backup-bench";
 export const VALUE_SEED = 20261127;
 
 /** The vaults and how many secrets each holds; names are `s-0000`, `s-0001`, ... */
-export const VAULTS = { latency: 260, compare: 50, bulk16: 1016, bulk64: 1016, paced: 516 } as const;
+export const VAULTS = { latency: 260, compare: 50, bulk16: 1016, bulk64: 1016, bulk5000: 5016, paced: 516 } as const;
 /** The name of one of the bench's vaults. */
 export type BenchVault = keyof typeof VAULTS;
 
@@ -59,7 +59,7 @@ export async function startBenchEmulator(): Promise<RunningEmulator> {
 }
 
 /** The host's extra environment: the emulator's authority, and the CA to trust (TLS stays verified). */
-export function hostEnv(emulator: RunningEmulator): Record<string, string> {
+export function hostEnv(emulator: Pick<RunningEmulator, "authorityHost" | "caCertPath">): Record<string, string> {
     return { AZURE_AUTHORITY_HOST: emulator.authorityHost, NODE_EXTRA_CA_CERTS: emulator.caCertPath };
 }
 

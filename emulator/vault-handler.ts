@@ -16,12 +16,17 @@ import { routeOf, type Route } from "./routes";
 import type { Store } from "./store";
 import type { Lag } from "./vault";
 
-/** One entry of the request log; `status` 0 means the connection was dropped on purpose. */
+/**
+ * One entry of the request log; `status` is 0 until the answer is sent: the request is still in
+ * flight, or its connection was dropped on purpose (a `drop` fault).
+ */
 export interface RequestRecord {
     vault: string;
     method: string;
     path: string;
     operation: string;
+    /** The `api-version` query parameter as the client sent it ("" when absent). */
+    apiVersion: string;
     status: number;
     time: number;
 }
@@ -67,7 +72,8 @@ export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string
         const path = pathOf(req);
         const route = routeOf(method, path);
         const operation = route instanceof Error ? "unknown" : route.operation;
-        const record: RequestRecord = { vault: vaultName, method, path, operation, status: 0, time: Date.now() };
+        const apiVersion = parseQuery(req.url ?? "").get("api-version") ?? "";
+        const record: RequestRecord = { vault: vaultName, method, path, operation, apiVersion, status: 0, time: Date.now() };
         deps.log.push(record);
         if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT);
         let status: number;

@@ -70,7 +70,7 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
     // The default folder is checked too: a file in its place would otherwise fail only after the vault call.
     const destination = news.destination ?? DEFAULT_DESTINATION;
     if (typeof destination === "string" && !isUnknown(destination) && !failures.some((f) => f.property === "destination")) {
-        const reason = await destinationProblem(destination);
+        const reason = await destinationProblem(destination, clientSettings.requestTimeoutMs);
         if (reason) failures.push({ property: "destination", reason });
     }
     if (failures.length) return { inputs: news, failures };
@@ -195,7 +195,8 @@ async function takeBackup(kind: KindInfo, news: Record<string, unknown>, kept = 
     const vaultUrl = inputs.vaultUrl as string;
     const name = inputs[kind.nameInput] as string;
     const apiVersion = inputs.apiVersion as ApiVersion;
-    const destination = openDestination(inputs.destination as string, { credential: getCredential() });
+    // The write is bounded like a vault call: a folder that never answers must not hang `pulumi up`.
+    const destination = openDestination(inputs.destination as string, { credential: getCredential(), timeoutMs: clientSettings.requestTimeoutMs });
     // The version is read before the backup, so the backup holds it or a newer one (never an older one).
     const current = await versionBeforeBackup(kind, vaultUrl, name, apiVersion);
     if (current?.managed) throw new Error(`${kind.resourceName}: ${managedAdvice(kind, name)}`);

@@ -37,7 +37,10 @@ function managedRestoreAdvice(kind: KindInfo): string {
 
 function advice(kind: KindInfo, status: number | undefined, code: string | undefined, inner: string | undefined): string {
     if (status === undefined) {
-        return code === "CredentialUnavailableError" || code === "AuthenticationError"
+        if (code === "AuthenticationError") {
+            return "Microsoft Entra ID refused the credential: check AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (and AZURE_AUTHORITY_HOST), and that the client secret has not expired.";
+        }
+        return code === "CredentialUnavailableError"
             ? "no usable Azure credential: set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID, or sign in with az login."
             : "the vault could not be reached: check the vault URL, DNS, proxy and firewall, then run the restore again.";
     }

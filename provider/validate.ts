@@ -99,9 +99,19 @@ export function secretNameProblem(value: unknown, kind: KindInfo = KINDS.secret)
     return undefined;
 }
 
-/** The reason `value` is not a supported API version, or undefined when it is. */
+/**
+ * The supported API version `value` names, or undefined. A number is accepted for the dotted
+ * versions, since YAML stack config reads `apiVersion: 7.4` as one: `7.4` gives "7.4", `7` gives "7.0".
+ */
+export function normalizeApiVersion(value: unknown): ApiVersion | undefined {
+    if (typeof value === "string") return (SUPPORTED_API_VERSIONS as string[]).includes(value) ? (value as ApiVersion) : undefined;
+    if (typeof value === "number") return SUPPORTED_API_VERSIONS.find((v) => /^\d+\.\d+$/.test(v) && Number(v) === value);
+    return undefined;
+}
+
+/** The reason `value` is not a supported API version (a string, or a number such as 7.4), or undefined when it is. */
 export function apiVersionProblem(value: unknown): string | undefined {
-    if (typeof value === "string" && (SUPPORTED_API_VERSIONS as string[]).includes(value)) return undefined;
+    if (normalizeApiVersion(value) !== undefined) return undefined;
     return `${JSON.stringify(value)} is not an API version this provider supports; use one of ${SUPPORTED_API_VERSIONS.join(", ")}`;
 }
 
@@ -206,13 +216,13 @@ export function normalizeInputs(news: Record<string, unknown>, kind: KindInfo = 
         destination: (news.destination ?? DEFAULT_DESTINATION) as string,
         [kind.versionInput]: (news[kind.versionInput] ?? "") as string,
         triggers: (news.triggers ?? []) as unknown[],
-        apiVersion: (news.apiVersion ?? DEFAULT_API_VERSION) as ApiVersion,
+        apiVersion: isUnknown(news.apiVersion) ? (news.apiVersion as ApiVersion) : (normalizeApiVersion(news.apiVersion ?? DEFAULT_API_VERSION) ?? (news.apiVersion as ApiVersion)),
     };
     if (news.sourceUpdatedOn !== undefined && news.sourceUpdatedOn !== null && news.sourceUpdatedOn !== "") out.sourceUpdatedOn = news.sourceUpdatedOn;
     return out;
 }
 
-/** A vault URL reduced to its origin (scheme, host and port), lower case, without a trailing slash. */
+/** A vault URL reduced to its origin (scheme, host and port, if any), lower case, without a trailing slash. */
 export function normalizeVaultUrl(vaultUrl: string): string {
     return new URL(vaultUrl).origin;
 }

@@ -9,7 +9,7 @@ import { nameFilter, type NameFilter } from "./secret-patterns";
 import { listVaultObjects, programCredential, type ListedObject } from "./vault-listing";
 import { VaultError } from "./errors";
 import { KINDS, OBJECT_KINDS, isObjectKind, type KindInfo, type ObjectKind } from "./kinds";
-import { apiVersionProblem, DEFAULT_API_VERSION, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
+import { apiVersionProblem, DEFAULT_API_VERSION, normalizeApiVersion, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
 
 /** Name patterns per kind; a kind left out takes the default (include everything, exclude nothing). */
 export type KindPatterns = Partial<Record<ObjectKind, string[]>>;
@@ -249,7 +249,7 @@ function checkedArgs(args: VaultBackupArgs): CheckedArgs {
     const apiVersion = args.apiVersion ?? DEFAULT_API_VERSION;
     const versionProblem = apiVersionProblem(apiVersion);
     if (versionProblem) throw new Error(`VaultBackup: apiVersion: ${versionProblem}`);
-    const checked: CheckedArgs = { vaultUrl: normalizeVaultUrl(args.vaultUrl), apiVersion: apiVersion as ApiVersion, includeDisabled: args.includeDisabled === true };
+    const checked: CheckedArgs = { vaultUrl: normalizeVaultUrl(args.vaultUrl), apiVersion: normalizeApiVersion(apiVersion)!, includeDisabled: args.includeDisabled === true };
     if (args.kinds !== undefined) checked.kinds = args.kinds;
     if (args.include !== undefined) checked.include = args.include;
     if (args.exclude !== undefined) checked.exclude = args.exclude;

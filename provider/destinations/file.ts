@@ -3,7 +3,10 @@
  * temporary file, fsynced, and linked into place (a hard link fails rather than replace an
  * existing file), then read back and hash-checked. Files are mode 0600; folders this creates are
  * 0700. On any failure nothing of this backup is left in the folder; a temporary file left by a
- * writer that was killed is removed by a later write to the folder once it is 10 minutes old.
+ * writer that was killed is removed, once it is 10 minutes old, by the first write to the folder
+ * from a later process (each process sweeps a folder once, so a folder of 100,000 backups is not
+ * read in full for every new one). Every write is bounded by a timeout: a folder whose file
+ * system never answers fails the write instead of hanging `pulumi up`.
  */
 import { promises as fsp, constants as fsc } from "node:fs";
 import * as path from "node:path";
@@ -12,28 +15,57 @@ import { pathToFileURL, fileURLToPath } from "node:url";
 import { backupObjectName, sha256Hex, type BackupRecord, type Destination, type StoredState } from "./destination";
 import { redactUrl } from "../redact";
 
+/** Default bound on one write (and on `folderProblem`): the provider's request timeout, 120 s. */
+export const DEFAULT_FILE_TIMEOUT_MS = 120_000;
+
+/** How a folder destination behaves. */
+export interface FileDestinationOptions {
+    /** How long one write may take before it fails, ms (default `DEFAULT_FILE_TIMEOUT_MS`). */
+    timeoutMs?: number;
+}
+
 /** A folder, given as a path (relative to the working directory, the Pulumi project) or `file://` URL. */
 export class FileDestination implements Destination {
     /** The folder's absolute path. */
     readonly folder: string;
+    private readonly timeoutMs: number;
 
-    constructor(destination: string) {
+    constructor(destination: string, options: FileDestinationOptions = {}) {
         this.folder = folderPath(destination);
+        this.timeoutMs = options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
     }
 
-    /** Writes `blob` as a new file and returns its `file://` URL; see the module comment. */
+    /**
+     * Writes `blob` as a new file and returns its `file://` URL; see the module comment. Fails
+     * after the timeout, naming the folder; a step still running then cleans up after itself when
+     * it returns, so even a late file system leaves nothing of this backup behind.
+     */
     async write(blob: Uint8Array, record: BackupRecord): Promise<string> {
-        await fsp.mkdir(this.folder, { recursive: true, mode: 0o700 });
-        await removeStaleTemporaryFiles(this.folder);
+        const abandoned = { yes: false };
+        return withTimeout(this.writeSteps(blob, record, abandoned), this.timeoutMs, () => {
+            abandoned.yes = true;
+            return new Error(`the folder ${this.folder} did not finish the write within ${this.timeoutMs / 1000} s (a hung network share, or a file system that cannot hold files?)`);
+        });
+    }
+
+    private async writeSteps(blob: Uint8Array, record: BackupRecord, abandoned: { yes: boolean }): Promise<string> {
+        const step = (): void => {
+            if (abandoned.yes) throw new Error("the write was abandoned after its timeout");
+        };
+        await prepareFolder(this.folder);
+        step();
         const finalPath = path.join(this.folder, backupObjectName(record));
         const tempPath = path.join(this.folder, `.${path.basename(finalPath)}.${randomBytes(6).toString("hex")}.tmp`);
         let linked = false;
         try {
-            await writeDurably(tempPath, blob);
+            await writeDurably(tempPath, blob, this.folder);
+            step();
             await placeWithoutOverwriting(tempPath, finalPath);
             linked = true;
+            step();
             await syncFolder(this.folder);
             const stored = await fsp.readFile(finalPath);
+            step();
             const hash = sha256Hex(stored);
             if (hash !== record.sha256) {
                 throw new Error(`the file read back from ${finalPath} hashes to ${hash}, not ${record.sha256}`);
@@ -70,19 +102,43 @@ export function folderPath(destination: string): string {
 
 /**
  * Why `destination` cannot hold backups, or undefined when it can: it must be a folder this
- * process can write, or a path whose nearest existing parent is one (the folder is made later).
+ * process can write, or a path whose nearest existing parent is one (the folder is made later),
+ * on a file system that can hold files (not /proc, /sys or another pseudo file system, on Linux
+ * where the kernel says so). A folder found fine is not looked at again for a second, so a
+ * `pulumi up` of many backups into one folder checks it about once a second, not per resource.
+ * Bounded by `timeoutMs` (default `DEFAULT_FILE_TIMEOUT_MS`): a file system that does not answer is a problem too.
  */
-export async function folderProblem(destination: string): Promise<string | undefined> {
+export async function folderProblem(destination: string, timeoutMs = DEFAULT_FILE_TIMEOUT_MS): Promise<string | undefined> {
     let folder: string;
     try {
         folder = folderPath(destination);
     } catch (error) {
         return `"${redactUrl(destination)}" is not a usable path: ${(error as Error).message}`;
     }
+    const fineUntil = recentlyFine.get(folder);
+    if (fineUntil !== undefined && Date.now() < fineUntil) return undefined;
+    const problem = await withTimeout(nearestFolderProblem(folder), timeoutMs, () =>
+        new Error(`"${folder}" did not answer within ${timeoutMs / 1000} s (a hung network share?)`)).catch((error: Error) => error.message);
+    if (problem === undefined) rememberFine(folder);
+    return problem;
+}
+
+/** How long `folderProblem` trusts a folder it found fine, ms. */
+const FINE_FOR_MS = 1000;
+const recentlyFine = new Map<string, number>();
+
+function rememberFine(folder: string): void {
+    if (recentlyFine.size >= 1000) recentlyFine.clear();
+    recentlyFine.set(folder, Date.now() + FINE_FOR_MS);
+}
+
+async function nearestFolderProblem(folder: string): Promise<string | undefined> {
     for (let dir = folder; ; dir = path.dirname(dir)) {
         const stat = await fsp.stat(dir).catch(() => undefined);
         if (stat) {
             if (!stat.isDirectory()) return `"${dir}" exists and is not a folder`;
+            const pseudo = await pseudoFileSystem(dir);
+            if (pseudo) return `"${dir}" is on ${pseudo}, a pseudo file system that cannot hold backup files; choose a folder on a disk`;
             try {
                 await fsp.access(dir, fsc.W_OK | fsc.X_OK);
             } catch {
@@ -94,13 +150,46 @@ export async function folderProblem(destination: string): Promise<string | undef
     }
 }
 
+/** Linux pseudo file systems by `statfs` magic number (linux/magic.h): they hold no regular files. */
+const PSEUDO_FILE_SYSTEMS: Record<number, string> = {
+    0x9fa0: "procfs (/proc)",
+    0x62656572: "sysfs (/sys)",
+    0x1cd1: "devpts",
+    0x27e0eb: "cgroupfs",
+    0x63677270: "cgroup2fs",
+    0x64626720: "debugfs",
+    0x74726163: "tracefs",
+    0x73636673: "securityfs",
+    0xcafe4a11: "bpffs",
+    0x6165676c: "pstorefs",
+    0x62656570: "configfs",
+    0x65735543: "fusectl",
+    0xde5e81e4: "efivarfs",
+    0x42494e4d: "binfmt_misc",
+    0x6e736673: "nsfs",
+    0xf97cff8c: "selinuxfs",
+};
+
+/** The name of the pseudo file system `dir` is on, or undefined (also where `statfs` is not available). */
+async function pseudoFileSystem(dir: string): Promise<string | undefined> {
+    if (process.platform !== "linux") return undefined;
+    const stats = await fsp.statfs(dir).catch(() => undefined);
+    return stats ? PSEUDO_FILE_SYSTEMS[Number(stats.type)] : undefined;
+}
+
 function locationPath(location: string): string {
     if (!location.startsWith("file:")) throw new Error(`"${location}" is not a file:// location`);
     return fileURLToPath(location);
 }
 
-async function writeDurably(file: string, bytes: Uint8Array): Promise<void> {
-    const handle = await fsp.open(file, "wx", 0o600);
+// A folder removed since it was prepared (someone cleaned up mid-run) is made again, once.
+async function writeDurably(file: string, bytes: Uint8Array, folder: string): Promise<void> {
+    const open = (): Promise<import("node:fs/promises").FileHandle> => fsp.open(file, "wx", 0o600);
+    const handle = await open().catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+        await makeFolder(folder);
+        return open();
+    });
     try {
         await handle.writeFile(bytes);
         await handle.sync();
@@ -156,7 +245,41 @@ async function syncFolder(folder: string): Promise<void> {
 export const STALE_TEMPORARY_MS = 10 * 60_000;
 const TEMPORARY_NAME = /^\..+\.kvbackup\.[0-9a-f]{12}\.tmp$/;
 
-// A process killed mid-write cannot clean up after itself; the next write in the folder does.
+/** Per folder, this process's one preparation of it (made, swept); dropped when it failed, so the next write tries again. */
+const prepared = new Map<string, Promise<void>>();
+
+// Makes the folder and sweeps it once per process; concurrent first writes share the one sweep.
+function prepareFolder(folder: string): Promise<void> {
+    let ready = prepared.get(folder);
+    if (!ready) {
+        ready = makeFolder(folder).then(() => removeStaleTemporaryFiles(folder));
+        prepared.set(folder, ready);
+        ready.catch(() => prepared.delete(folder));
+    }
+    return ready;
+}
+
+// mkdir -p, one level at a time, each new level 0700. Not `fs.mkdir({ recursive: true })`: on
+// Linux it never returns for a path under /proc (it retries ENOENT forever).
+async function makeFolder(folder: string): Promise<void> {
+    const missing: string[] = [];
+    for (let dir = folder; ; dir = path.dirname(dir)) {
+        const stat = await fsp.stat(dir).catch((error: NodeJS.ErrnoException) => {
+            if (error.code === "ENOENT") return undefined;
+            throw error;
+        });
+        if (stat) break;
+        missing.unshift(dir);
+        if (path.dirname(dir) === dir) break;
+    }
+    for (const dir of missing) {
+        await fsp.mkdir(dir, 0o700).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== "EEXIST") throw error;
+        });
+    }
+}
+
+// A process killed mid-write cannot clean up after itself; the first write of a later process does.
 async function removeStaleTemporaryFiles(folder: string): Promise<void> {
     const names = await fsp.readdir(folder).catch(() => [] as string[]);
     for (const name of names.filter((n) => TEMPORARY_NAME.test(n))) {
@@ -167,5 +290,17 @@ async function removeStaleTemporaryFiles(folder: string): Promise<void> {
 }
 
 async function removeQuietly(file: string): Promise<void> {
-    await fsp.rm(file, { force: true });
+    await fsp.unlink(file).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+    });
+}
+
+/** `work`, or the error `timedOut()` makes once `ms` have passed; the timer never keeps the process alive. */
+function withTimeout<T>(work: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timedOut()), ms);
+        timer.unref();
+    });
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

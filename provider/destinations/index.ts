@@ -16,6 +16,8 @@ export { backupObjectName } from "./destination";
 export interface DestinationOptions {
     /** The credential Blob Storage destinations authenticate with (the vault's). */
     credential?: TokenCredential;
+    /** How long one folder write may take, ms (the provider's request timeout; default 120 s). */
+    timeoutMs?: number;
 }
 
 /** Whether `destination` names Blob Storage rather than a folder. */
@@ -28,16 +30,16 @@ export function isBlobDestination(destination: string): boolean {
  * reason, when the URL is not usable or no credential is given.
  */
 export function openDestination(destination: string, options: DestinationOptions = {}): Destination {
-    if (!isBlobDestination(destination)) return new FileDestination(destination);
+    if (!isBlobDestination(destination)) return new FileDestination(destination, { timeoutMs: options.timeoutMs });
     if (!options.credential) throw new Error(`destination "${redactUrl(destination)}": Blob Storage needs a credential`);
     return new BlobDestination(destination, options.credential);
 }
 
-/** Why `destination` cannot hold backups (for `check`), or undefined when it can. */
-export async function destinationProblem(destination: string): Promise<string | undefined> {
+/** Why `destination` cannot hold backups (for `check`), or undefined when it can; a folder's file system gets `timeoutMs` to answer. */
+export async function destinationProblem(destination: string, timeoutMs?: number): Promise<string | undefined> {
     if (isBlobDestination(destination)) {
         const parsed = parseBlobDestination(destination);
         return parsed.ok ? undefined : parsed.reason;
     }
-    return folderProblem(destination);
+    return folderProblem(destination, timeoutMs);
 }

@@ -78,6 +78,27 @@ describe("file destination", () => {
         assert.equal(await dest.verify(location, sha256Hex(blob)), "missing");
     });
 
+    it("verify throws for a location it cannot read (a folder in its place: EISDIR; no permission: EACCES), never 'missing'", async () => {
+        const dest = new FileDestination(root);
+        const blob = randomBytes(64);
+        const location = await dest.write(blob, record(blob));
+        const file = fileURLToPath(location);
+        fs.rmSync(file);
+        fs.mkdirSync(file);
+        await assert.rejects(dest.verify(location, sha256Hex(blob)), { code: "EISDIR" });
+        fs.rmdirSync(file);
+        fs.writeFileSync(file, blob, { mode: 0o600 });
+        // Root reads any file whatever its mode, so the refusal comes from a stub (a disk error in all but name).
+        const readFile = fs.promises.readFile.bind(fs.promises);
+        sinon.stub(fs.promises, "readFile").callsFake(async (p, o) => {
+            if (String(p) === file) throw Object.assign(new Error(`EACCES: permission denied, open '${file}'`), { code: "EACCES" });
+            return readFile(p, o);
+        });
+        await assert.rejects(dest.verify(location, sha256Hex(blob)), { code: "EACCES" });
+        sinon.restore();
+        assert.equal(await dest.verify(location, sha256Hex(blob)), "ok");
+    });
+
     for (const [step, stub] of [
         ["the write (disk full)", (proto: object) => sinon.stub(proto as { writeFile: () => Promise<void> }, "writeFile").rejects(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }))],
         ["the fsync", (proto: object) => sinon.stub(proto as { sync: () => Promise<void> }, "sync").rejects(Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" }))],
@@ -118,24 +139,101 @@ describe("file destination", () => {
         assert.deepEqual(fs.readdirSync(root), []);
     });
 
-    it("folderProblem: a writable or creatable folder is fine; a file, or an unwritable parent, is not", async () => {
+    it("folderProblem: a writable or creatable folder is fine; a file in place of the folder or of a parent is not", async () => {
         fs.mkdirSync(root, { recursive: true });
         assert.equal(await folderProblem(root), undefined);
         assert.equal(await folderProblem(path.join(root, "not", "yet")), undefined);
         fs.writeFileSync(path.join(root, "f"), "x");
         assert.match((await folderProblem(path.join(root, "f"))) ?? "", /exists and is not a folder/);
-        assert.match((await folderProblem(path.join(root, "f", "below"))) ?? "", /is not a folder/);
-        if (process.getuid?.() !== 0) {
-            fs.mkdirSync(path.join(root, "ro"), { mode: 0o500 });
-            assert.match((await folderProblem(path.join(root, "ro", "x"))) ?? "", /not writable/);
-            fs.chmodSync(path.join(root, "ro"), 0o700);
+        assert.match((await folderProblem(path.join(root, "f", "below"))) ?? "", new RegExp(`"${path.join(root, "f")}" exists and is not a folder`));
+        assert.match((await folderProblem(path.join(root, "f", "below", "deeper"))) ?? "", /exists and is not a folder/);
+    });
+
+    it("folderProblem: an unwritable parent folder is refused, naming it (as root too)", async () => {
+        const readonly = path.join(root, "ro");
+        fs.mkdirSync(readonly, { recursive: true, mode: 0o500 });
+        // Modes do not bind root; a refused access is what the rule reacts to, so as root it is stubbed.
+        if (process.getuid?.() === 0) {
+            const access = fs.promises.access.bind(fs.promises);
+            sinon.stub(fs.promises, "access").callsFake(async (p, m) => {
+                if (String(p) === readonly) throw Object.assign(new Error(`EACCES: permission denied, access '${readonly}'`), { code: "EACCES" });
+                return access(p, m);
+            });
         }
+        assert.equal(await folderProblem(path.join(readonly, "x")), `the folder "${readonly}" is not writable by this user`);
+        assert.equal(await folderProblem(root), undefined, "its writable parent is fine");
+        fs.chmodSync(readonly, 0o700);
     });
 
     it("folderProblem: a file:// URL carrying a password is refused without echoing the password", async () => {
         const reason = await folderProblem("file://backup-user:pw-7f3kq9@otherhost/backups");
         assert.match(reason ?? "", /is not a usable path/);
         assert.doesNotMatch(reason ?? "", /pw-7f3kq9/);
+    });
+
+    // A temporary file as a killed writer leaves it, its times set `ageMs` into the past.
+    function leftTemporaryFile(folder: string, ageMs: number): string {
+        const name = `.127.0.0.1_41234_old_20260101T000000000Z_${randomBytes(6).toString("hex")}.kvbackup.${randomBytes(6).toString("hex")}.tmp`;
+        fs.writeFileSync(path.join(folder, name), "half a backup");
+        const at = new Date(Date.now() - ageMs);
+        fs.utimesSync(path.join(folder, name), at, at);
+        return name;
+    }
+
+    it("the stale-file sweep removes a temporary file over 10 minutes old and leaves one under 10 minutes (another writer's, still busy)", async () => {
+        fs.mkdirSync(root, { recursive: true });
+        const busy = leftTemporaryFile(root, 9 * 60_000);
+        const stale = leftTemporaryFile(root, 11 * 60_000);
+        const blob = randomBytes(64);
+        const location = await new FileDestination(root).write(blob, record(blob));
+        assert.deepEqual(fs.readdirSync(root).sort(), [busy, path.basename(fileURLToPath(location))].sort());
+    });
+
+    it("sweeps a folder once per process, not per write: a stale file that appears later waits for the next process", async () => {
+        const dest = new FileDestination(root);
+        const first = randomBytes(64);
+        await dest.write(first, record(first));
+        const stale = leftTemporaryFile(root, 11 * 60_000);
+        const second = randomBytes(64);
+        await new FileDestination(root).write(second, record(second));
+        assert.ok(fs.readdirSync(root).includes(stale), "the folder is not listed again for the second write");
+    });
+
+    it("a folder that never answers fails the write after the timeout, naming the folder; the late step then leaves nothing behind", async () => {
+        fs.mkdirSync(root, { recursive: true });
+        const folder = path.join(root, "hung");
+        let answer: () => void = () => undefined;
+        const mkdir = fs.promises.mkdir.bind(fs.promises);
+        sinon.stub(fs.promises, "mkdir").callsFake((dir) => new Promise((resolve, reject) => {
+            answer = () => void mkdir(dir, 0o700).then(() => resolve(undefined), reject);
+        }));
+        const blob = randomBytes(64);
+        const started = Date.now();
+        await assert.rejects(new FileDestination(folder, { timeoutMs: 300 }).write(blob, record(blob)), (e: Error) => {
+            assert.match(e.message, /did not finish the write within 0\.3 s/);
+            assert.ok(e.message.includes(folder), e.message);
+            return true;
+        });
+        assert.ok(Date.now() - started < 5000, "failed at the timeout, not later");
+        answer();
+        const deadline = Date.now() + 5000;
+        while (!fs.existsSync(folder) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(fs.existsSync(folder), "the late mkdir finished");
+        sinon.restore();
+        assert.deepEqual(fs.readdirSync(folder), [], "no file written after the write was abandoned");
+    });
+
+    it("a destination under /proc fails the write at once instead of hanging (fs.mkdir recursive would never return there)", async function () {
+        if (process.platform !== "linux") this.skip();
+        const blob = randomBytes(64);
+        await assert.rejects(new FileDestination(`/proc/backups-${randomBytes(4).toString("hex")}/x`, { timeoutMs: 10_000 }).write(blob, record(blob)), /ENOENT/);
+    });
+
+    it("folderProblem refuses a pseudo file system (/proc, /sys) by name, at check", async function () {
+        if (process.platform !== "linux") this.skip();
+        const proc = await folderProblem(`/proc/backups-${randomBytes(4).toString("hex")}`);
+        assert.match(proc ?? "", /"\/proc" is on procfs \(\/proc\), a pseudo file system that cannot hold backup files/);
+        assert.match((await folderProblem("/sys/kernel/backups")) ?? "", /sysfs/);
     });
 
     it("destinationProblem: Blob Storage URLs are checked by the blob URL rules (container required, no SAS query)", async () => {

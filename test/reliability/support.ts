@@ -21,8 +21,8 @@ export const BACKUP_TYPE = "pulumi-nodejs:dynamic/keyvault:SecretBackup";
 export const tally = {
     badInputsTried: 0,
     badInputsRefused: 0,
-    faults: [] as { name: string; outcome: "backup verified" | "clean failure"; ok: boolean }[],
-    load: undefined as undefined | { requests: number; clients: number; ok: number; throttled: number; expectedThrottled: number; wrong: number; seconds: number; heapGrowthMb: number; closedCleanly: boolean },
+    faults: [] as { name: string; outcome: "backup verified" | "clean failure" }[],
+    load: undefined as undefined | { requests: number; clients: number; ok: number; throttled: number; expectedThrottled: number; wrong: number; seconds: number; heapGrowthMb: number },
     concurrency: undefined as undefined | { backups: number; distinctFiles: number; verified: number; maxInFlight: number; seconds: number },
     leaks: undefined as undefined | { needles: number; texts: number; bytes: number; found: number },
 };

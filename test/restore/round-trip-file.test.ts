@@ -10,6 +10,7 @@ import { restoreBackup, RestoreError } from "../../provider/restore";
 import { credentialFor, secretClientFor, startTestEmulator } from "../helpers/emulator";
 import { scratchRoot } from "../helpers/paths";
 import { runSecretBackup } from "./cli-process";
+import { fakeAzOnPath } from "../helpers/fake-az";
 import { deleteAndPurge, emulatorEnv, snapshotSecret } from "./vault-snapshot";
 
 const VAULT = "restore-files";
@@ -147,6 +148,36 @@ describe("restore from a file backup on the emulator", () => {
         assert.match(run.stderr, /HTTP 403, code Forbidden, inner code AccessDenied, request id [0-9a-f-]{36}/);
         assert.match(run.stderr, /What to do: .*restore permission/);
         assert.doesNotMatch(run.stderr, new RegExp(emulator.principals[1].clientSecret));
+    });
+
+    it("a wrong client secret: exit 1, Entra ID refused the credential (not 'no usable credential'), the secret never echoed", async () => {
+        const { location } = await backUp("in-use");
+        const wrong = `wrong-${randomUUID()}`;
+        const authenticated = () => emulator.requests().filter((r) => r.operation === "restore" && r.status !== 401).length;
+        const calls = authenticated();
+        const run = await runSecretBackup(["restore", "--from", location, "--vault", vaultUrl], { ...emulatorEnv(emulator), AZURE_CLIENT_SECRET: wrong });
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(run.stderr, new RegExp(`Restore of ${location} into ${vaultUrl} failed: code AuthenticationError: `));
+        assert.match(run.stderr, /\nWhat to do: Microsoft Entra ID refused the credential: check AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID/);
+        assert.doesNotMatch(run.stderr, /no usable Azure credential/);
+        assert.ok(!(run.stdout + run.stderr).includes(wrong), "the wrong client secret is not echoed");
+        assert.equal(authenticated(), calls, "no restore reached the vault with a token");
+    });
+
+    it("no credential at all: exit 1, 'no usable Azure credential', and the Azure CLI on PATH is never consulted", async () => {
+        const { location } = await backUp("in-use");
+        const az = fakeAzOnPath();
+        try {
+            const run = await runSecretBackup(["restore", "--from", location, "--vault", vaultUrl], {
+                ...az.env, AZURE_AUTHORITY_HOST: emulator.authorityHost,
+                AZURE_CLIENT_ID: undefined, AZURE_CLIENT_SECRET: undefined, AZURE_TENANT_ID: undefined,
+            });
+            assert.equal(run.code, 1, run.stderr);
+            assert.match(run.stderr, /failed: code CredentialUnavailableError: .*\nWhat to do: no usable Azure credential: set AZURE_CLIENT_ID/s);
+            assert.deepEqual(az.calls(), [], "the fake az first on PATH was not called");
+        } finally {
+            az.remove();
+        }
     });
 
     it("429s on restore are backed off and retried; when they last, the message says the vault is throttling", async () => {

@@ -16,7 +16,7 @@ import { BackupCodec } from "./backup-codec";
 import { Faults, type FaultSpec, type ThrottleLimits } from "./faults";
 import { readBody, sendJson } from "./http";
 import { Store, newVault, type EmulatorState } from "./store";
-import { initialState, readSeed, checkVaultName, type Seed } from "./seed";
+import { initialState, readSeed, checkVaultName, seedCertificates, type Seed } from "./seed";
 import type { Principal } from "./principals";
 import type { Lag } from "./vault";
 import { handleAdmin } from "./admin";
@@ -101,6 +101,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const build = () => initialState(seed, vaultNames, options.backupKey);
     const store = options.dataDir ? Store.open(options.dataDir, build) : Store.memory(build());
     const state = store.state;
+    if (store.isNew) await seedCertificates(state, seed);
     for (const name of vaultNames ?? []) if (!state.vaults[name]) state.vaults[name] = newVault(name);
     if (options.backupKey && options.backupKey !== state.backupKey) state.backupKey = options.backupKey;
     store.save();

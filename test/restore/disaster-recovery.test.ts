@@ -5,25 +5,40 @@ import { fileURLToPath } from "node:url";
 import { ContainerClient } from "@azure/storage-blob";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import type { KeyClient } from "@azure/keyvault-keys";
+import type { CertificateClient } from "@azure/keyvault-certificates";
 import type { RunningEmulator } from "../../emulator";
 import { VaultBackup } from "../../provider/vault-backup";
 import { listBackups, restoreVault } from "../../index";
 import { runCli } from "../../provider/cli";
 import { RunningAzurite, startAzurite } from "../helpers/azurite";
-import { azureNativeConfig, credentialFor, keyClientFor, pointAuthorityHostAt, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { azureNativeConfig, certificateClientFor, credentialFor, keyClientFor, pointAuthorityHostAt, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalEngine } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 import { runSecretBackup } from "./cli-process";
+import { sha256Hex } from "../../provider/destinations/destination";
 import { deleteAndPurge, emulatorEnv, snapshotSecret, type VersionSnapshot } from "./vault-snapshot";
 
-// The worst day: a vault of 200 secrets and 20 keys backed up through the real provider host to a
-// folder and to Blob Storage (Azurite), then restored whole from each destination alone into fresh vaults.
+// The worst day: a vault of 200 secrets, 20 keys and 5 certificates backed up through the real
+// provider host to a folder and to Blob Storage (Azurite), then restored whole from each
+// destination alone into fresh vaults.
 const SECRETS = 200;
 const KEYS = 20;
-const OBJECTS = SECRETS + KEYS;
+const CERTIFICATES = 5;
+const OBJECTS = SECRETS + KEYS + CERTIFICATES;
 const names = Array.from({ length: SECRETS }, (_, i) => `app-secret-${String(i + 1).padStart(3, "0")}`);
 const keyNames = Array.from({ length: KEYS }, (_, i) => `app-key-${String(i + 1).padStart(2, "0")}`);
+const certificateNames = Array.from({ length: CERTIFICATES }, (_, i) => `app-cert-${i + 1}`);
+
+/** What a restored certificate must match: every version's id, thumbprint, DER hash and attributes. */
+async function snapshotCertificate(client: CertificateClient, name: string): Promise<unknown[]> {
+    const out = [];
+    for await (const p of client.listPropertiesOfCertificateVersions(name)) {
+        const c = await client.getCertificateVersion(name, p.version!);
+        out.push({ version: p.version, x5t: c.properties.x509Thumbprint && Buffer.from(c.properties.x509Thumbprint).toString("hex"), cer: c.cer && sha256Hex(c.cer), enabled: p.enabled, tags: p.tags, createdOn: p.createdOn?.getTime() });
+    }
+    return out.sort((a, b) => String(a.version).localeCompare(String(b.version)));
+}
 
 function seedKey(i: number) {
     return i % 2 ? { kty: "EC", crv: "P-256", tags: { n: String(i) } } : { kty: "RSA", key_size: 2048 };
@@ -46,7 +61,7 @@ function seedSecret(i: number, name: string) {
     return `value-${i}-${name}`;
 }
 
-describe(`disaster recovery: a vault of ${SECRETS} secrets and ${KEYS} keys restored whole from a folder and from Blob Storage`, function () {
+describe(`disaster recovery: a vault of ${SECRETS} secrets, ${KEYS} keys and ${CERTIFICATES} certificates restored whole from a folder and from Blob Storage`, function () {
     this.timeout(300_000);
     let emulator: RunningEmulator;
     let azurite: RunningAzurite;
@@ -56,13 +71,16 @@ describe(`disaster recovery: a vault of ${SECRETS} secrets and ${KEYS} keys rest
     let source: SecretClient;
     const expected = new Map<string, VersionSnapshot[]>();
     const expectedKeys = new Map<string, unknown[]>();
+    const expectedCertificates = new Map<string, unknown[]>();
 
     before(async () => {
         [emulator, azurite] = await Promise.all([
             startTestEmulator({
                 seed: {
                     vaults: {
-                        "dr-source": { secrets: Object.fromEntries(names.map((n, i) => [n, seedSecret(i, n)])), keys: Object.fromEntries(keyNames.map((n, i) => [n, seedKey(i)])) },
+                        "dr-source": { secrets: Object.fromEntries(names.map((n, i) => [n, seedSecret(i, n)])), keys: Object.fromEntries(keyNames.map((n, i) => [n, seedKey(i)])),
+                            certificates: Object.fromEntries(certificateNames.map((n, i) => [n, { tags: { i: String(i) } }])),
+                        },
                         "dr-file": {},
                         "dr-blob": {},
                         "dr-damaged": {},
@@ -83,8 +101,8 @@ describe(`disaster recovery: a vault of ${SECRETS} secrets and ${KEYS} keys rest
             project: "dr-test",
             stack: uniqueName("st"),
             program: () => {
-                const toFolder = new VaultBackup("to-folder", { vaultUrl, destination: folder, includeDisabled: true, kinds: ["secret", "key"] });
-                const toBlob = new VaultBackup("to-blob", { vaultUrl, destination: `${container}/nightly/`, includeDisabled: true, kinds: ["secret", "key"] });
+                const toFolder = new VaultBackup("to-folder", { vaultUrl, destination: folder, includeDisabled: true });
+                const toBlob = new VaultBackup("to-blob", { vaultUrl, destination: `${container}/nightly/`, includeDisabled: true });
                 return { folder: toFolder.locations, blob: toBlob.locations };
             },
             config: azureNativeConfig(emulator, 0),
@@ -100,33 +118,42 @@ describe(`disaster recovery: a vault of ${SECRETS} secrets and ${KEYS} keys rest
         for (const n of names) expected.set(n, await snapshotSecret(source, n));
         const keys = keyClientFor(emulator, "dr-source");
         for (const n of keyNames) expectedKeys.set(n, await snapshotKey(keys, n));
+        const certificates = certificateClientFor(emulator, "dr-source");
+        for (const n of certificateNames) expectedCertificates.set(n, await snapshotCertificate(certificates, n));
     });
     after(async () => {
         restoreAuthorityHost();
         await Promise.all([emulator?.close(), azurite?.stop()]);
     });
 
-    async function assertVaultMatchesSource(vault: string, only = names, onlyKeys = keyNames): Promise<void> {
+    async function assertVaultMatchesSource(vault: string, only = names, onlyKeys = keyNames, onlyCertificates = certificateNames): Promise<void> {
         const client = secretClientFor(emulator, vault);
         for (const n of only) assert.deepEqual(await snapshotSecret(client, n), expected.get(n), `${n} in ${vault}`);
         const keys = keyClientFor(emulator, vault);
         for (const n of onlyKeys) assert.deepEqual(await snapshotKey(keys, n), expectedKeys.get(n), `key ${n} in ${vault}`);
+        const certificates = certificateClientFor(emulator, vault);
+        for (const n of onlyCertificates) assert.deepEqual(await snapshotCertificate(certificates, n), expectedCertificates.get(n), `certificate ${n} in ${vault}`);
     }
-    const restoreLog = (vault: string) => emulator.requests().filter((r) => r.vault === vault && (r.operation === "restore" || r.operation === "key.restore"));
+    const restoreLog = (vault: string) => emulator.requests().filter((r) => r.vault === vault && /^((key|certificate)\.)?restore$/.test(r.operation));
 
-    it("list shows one row per secret from names alone, for the folder and the container", async () => {
+    it("list shows one row per object (secret, key, certificate) from names alone, for the folder and the container", async () => {
         const run = await runSecretBackup(["list", folder], emulatorEnv(emulator));
         assert.equal(run.code, 0, run.stderr);
         const lines = run.stdout.trim().split("\n");
         assert.match(lines[0], /^vault\s+kind\s+name\s+backups\s+newest\s+size\s+sha256$/);
         assert.equal(lines.filter((l) => / secret +app-secret-\d{3} +1 +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+ B +[0-9a-f]{12}$/.test(l)).length, SECRETS);
         assert.equal(lines.filter((l) => / key +app-key-\d\d +1 +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+ B +[0-9a-f]{12}$/.test(l)).length, KEYS);
+        assert.equal(lines.filter((l) => / certificate +app-cert-\d +1 +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+ B +[0-9a-f]{12}$/.test(l)).length, CERTIFICATES);
         assert.match(run.stdout, new RegExp(`${OBJECTS} objects, ${OBJECTS} backups in ${folder}`));
 
-        const blobRun = await runSecretBackup(["list", `${container}/nightly/`, "--json", "--name", "app-secret-01?", "--name", "app-key-0?", "--verify"], emulatorEnv(emulator));
+        const blobRun = await runSecretBackup(["list", `${container}/nightly/`, "--json", "--name", "app-secret-01?", "--name", "app-key-0?", "--name", "app-cert-*", "--verify"], emulatorEnv(emulator));
         assert.equal(blobRun.code, 0, blobRun.stderr);
         const listing = JSON.parse(blobRun.stdout);
-        assert.deepEqual(listing.objects.map((o: { kind: string; name: string }) => `${o.kind} ${o.name}`), [...keyNames.slice(0, 9).map((n) => `key ${n}`), ...names.slice(9, 19).map((n) => `secret ${n}`)]);
+        assert.deepEqual(listing.objects.map((o: { kind: string; name: string }) => `${o.kind} ${o.name}`), [
+            ...certificateNames.map((n) => `certificate ${n}`),
+            ...keyNames.slice(0, 9).map((n) => `key ${n}`),
+            ...names.slice(9, 19).map((n) => `secret ${n}`),
+        ]);
         for (const o of listing.objects) {
             assert.equal(o.backups.length, 1);
             assert.match(o.newest.sha256, /^[0-9a-f]{64}$/, "the blob metadata's full hash");
@@ -134,7 +161,7 @@ describe(`disaster recovery: a vault of ${SECRETS} secrets and ${KEYS} keys rest
         }
     });
 
-    it("restore --all from the folder brings every secret back with every version; a second run skips all and exits 0", async () => {
+    it("restore --all from the folder brings every object back with every version; a second run skips all and exits 0", async () => {
         const started = Date.now();
         const run = await runSecretBackup(["restore", "--from", folder, "--vault", emulator.vaults["dr-file"], "--all"], emulatorEnv(emulator));
         const seconds = (Date.now() - started) / 1000;
@@ -167,7 +194,7 @@ describe(`disaster recovery: a vault of ${SECRETS} secrets and ${KEYS} keys rest
         assert.match(run.stdout, /app-secret-002\s+restored/);
         const statuses = restoreLog("dr-file").slice(OBJECTS).map((r) => r.status);
         assert.ok(statuses.includes(409) && statuses.at(-1) === 200, `restore answers after the purge: ${statuses}`);
-        await assertVaultMatchesSource("dr-file", ["app-secret-002"], []);
+        await assertVaultMatchesSource("dr-file", ["app-secret-002"], [], []);
     });
 
     it(`restoreVault from Blob Storage survives throttling (limit scaled to 80 creations per 2 s) and brings all ${OBJECTS} back`, async () => {
@@ -220,7 +247,7 @@ describe(`disaster recovery: a vault of ${SECRETS} secrets and ${KEYS} keys rest
         assert.match(run.stdout, /8 restored, 0 skipped, 1 failed of 9/);
         assert.match(run.stdout, /Not everything asked for came back \(exit code 1\)/);
         const restored = names.slice(0, 9).filter((n) => n !== "app-secret-005");
-        await assertVaultMatchesSource("dr-damaged", restored, []);
+        await assertVaultMatchesSource("dr-damaged", restored, [], []);
         fs.rmSync(copy, { recursive: true, force: true });
     });
 

@@ -61,9 +61,10 @@ export interface BulkResult {
 
 /**
  * One run; the vault must hold `BULK_WARMUP + plan.secrets` secrets. `hostEnv` is added to the
- * host's environment (a CPU profile). Restores the real limit and no latency afterwards.
+ * host's environment; with `profiling`, host and emulator (both started with `cpuProfileEnv`) get
+ * SIGUSR2 after the warm-up to start their profilers. Restores the real limit and no latency afterwards.
  */
-export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hostEnv: Record<string, string> = {}): Promise<BulkResult> {
+export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hostEnv: Record<string, string> = {}, profiling = false): Promise<BulkResult> {
     await emulator.setLatency(plan.latencyMs ?? BULK_LATENCY_MS);
     await emulator.setThrottle({ operations: plan.limit.operations, creations: 300, windowMs: plan.limit.windowMs });
     const folder = plan.folder ?? freshFolder(`bulk-${plan.vault}-${plan.parallel}-${plan.secrets}`);
@@ -75,6 +76,7 @@ export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hos
         const runStart = Date.now();
         const warmupCpuStart = processCpuMs(host.pid);
         const warmup = await createAll(host, jobs.slice(0, BULK_WARMUP), plan.parallel);
+        if (profiling) for (const pid of [host.pid, emulator.pid]) process.kill(pid, "SIGUSR2");
         const measuredStart = Date.now();
         const cpuBefore = { host: processCpuMs(host.pid), emulator: processCpuMs(emulator.pid), own: ownCpuMs() };
         const batch = await createAll(host, jobs.slice(BULK_WARMUP), plan.parallel);

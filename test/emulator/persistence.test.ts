@@ -4,7 +4,9 @@ import * as path from "node:path";
 import * as net from "node:net";
 import type { RunningEmulator } from "../../emulator";
 import * as errors from "../../emulator/errors";
-import { assertKeyVaultError, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { assertKeyVaultError, certificateClientFor, credentialFor, keyClientFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { CryptographyClient } from "@azure/keyvault-keys";
+import { rawRequest } from "./raw";
 import { scratchRoot } from "../helpers/paths";
 import sinon from "sinon";
 import { Store } from "../../emulator/store";
@@ -25,6 +27,34 @@ describe("emulator: persistence (--data) and seeds", () => {
         fs.mkdirSync(scratchRoot, { recursive: true });
         return dir;
     };
+
+    it("keeps keys, certificates (with their key and secret) and a pending creation across restarts; a data file from before keys loads", async () => {
+        const dataDir = freshDir();
+        const first = await start({ vaults: ["kc-vault"], dataDir, certificateDelayMs: 60_000 });
+        const key = await keyClientFor(first, "kc-vault").createKey("kept-key", "EC");
+        await certificateClientFor(first, "kc-vault").beginCreateCertificate("kept-cert", { issuerName: "Self", subject: "CN=kept" }); // sends the create
+        await first.close();
+        const second = await start({ vaults: ["kc-vault"], dataDir });
+        assert.equal((await keyClientFor(second, "kc-vault").getKey("kept-key")).id, key.id);
+        const sig = await new CryptographyClient(key.id!, credentialFor(second), { disableChallengeResourceVerification: true }).sign("ES256", Buffer.alloc(32, 1));
+        assert.equal(sig.result.length, 64, "the private part survived");
+        // the creation was still pending at close (60 s): it is still pending, not lost
+        const token = (await credentialFor(second).getToken("https://vault.azure.net/.default")).token;
+        const pending = await rawRequest(`${second.vaults["kc-vault"]}/certificates/kept-cert/pending?api-version=7.4`, { token });
+        assert.equal(pending.status, 200);
+        assert.equal(pending.json.status, "inProgress");
+        await second.close();
+
+        const file = path.join(dataDir, "state.json");
+        const state = JSON.parse(fs.readFileSync(file, "utf8"));
+        delete state.vaults["kc-vault"].keys;
+        delete state.vaults["kc-vault"].certificates;
+        fs.writeFileSync(file, JSON.stringify(state), { mode: 0o600 });
+        const third = await start({ vaults: ["kc-vault"], dataDir });
+        const names: string[] = [];
+        for await (const k of keyClientFor(third, "kc-vault").listPropertiesOfKeys()) names.push(k.name);
+        assert.deepEqual(names, [], "an older data file (secrets only) loads with no keys");
+    });
 
     it("keeps secrets, soft-deleted state, principals, tenant and backup key across restarts", async () => {
         const dataDir = freshDir();

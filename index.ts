@@ -10,3 +10,14 @@ export type { BackupOutputs } from "./provider/operations";
 export { VaultBackup, VAULT_BACKUP_TYPE, type VaultBackupArgs } from "./provider/vault-backup";
 export { verifyBackup, BackupVerificationError, BackupInputError, type VerifyOptions, type VerifiedBackup, type VerificationFailure } from "./provider/verify";
 export { restoreBackup, RestoreError, type RestoreArgs, type RestoredSecret } from "./provider/restore";
+export { listBackups, type ListBackupsOptions, type BackupListing, type ObjectBackups, type ObjectVerification } from "./provider/recovery/list";
+export type { StoredBackup, ForeignEntry } from "./provider/recovery/catalog";
+export {
+    restoreVault,
+    DEFAULT_RESTORES_PER_10_SECONDS,
+    type RestoreVaultArgs,
+    type RestoreVaultResult,
+    type ObjectRestoreOutcome,
+    type RestoreProgress,
+} from "./provider/recovery/restore-vault";
+export { pruneBackups, type PruneArgs, type PruneResult, type PruneCandidate } from "./provider/recovery/prune";

@@ -3,10 +3,10 @@
  * verified. Re-runs itself with `NODE_EXTRA_CA_CERTS` set to the bench CA (as `npm test` does),
  * then measures: the serialized provider's size, latency, the shell-loop comparison, bulk at 16
  * and 64 in flight (1,000 and 5,000 secrets, and with 50 ms of latency), the cost of a backup
- * into a folder of 100,000 backups, and a CPU profile of the host and the emulator during a bulk
- * run. Prints a table and writes `bench/results.json`.
+ * into a folder of 100,000 backups, a CPU profile of the host and the emulator during a bulk
+ * run, a VaultBackup of 260 and 1,016 secrets through the harness, and restoring 1,000 objects. Prints a table and writes `bench/results.json`.
  *
- * Usage: node dist/bench/run.js [--only size,latency,compare,bulk,folder,profile] [--no-write]
+ * Usage: node dist/bench/run.js [--only size,latency,compare,bulk,folder,profile,vaultbackup,restore] [--no-write]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -22,6 +22,8 @@ import { startEmulatorProcess, type EmulatorProcess } from "./emulator-process";
 import { measureBigFolder } from "./big-folder";
 import { measureProfile } from "./profile";
 import { figures, loadAverage, table, writeResults, type Measurements } from "./report";
+import { measureRestore, restoreFigures, type RestoreBenchResult } from "./restore";
+import { measureVaultBackup } from "./vault-backup-run";
 import { round } from "./stats";
 
 /**
@@ -44,7 +46,7 @@ const FOLDER_PLAN: BulkPlan = { label: "500 new backups, 64 in flight", vault: "
 /** The profiled run (host and emulator under `--cpu-prof`). */
 const PROFILE_PLAN: BulkPlan = { label: "profiled bulk 64 in flight", vault: "bulk64", parallel: 64, secrets: 1000, limit: VAULT_LIMIT };
 
-const PHASES = ["size", "latency", "compare", "bulk", "folder", "profile"] as const;
+const PHASES = ["size", "latency", "compare", "bulk", "folder", "profile", "vaultbackup", "restore"] as const;
 type Phase = (typeof PHASES)[number];
 
 async function main(): Promise<void> {
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     const loadAverageAtStart = loadAverage();
     const started = performance.now();
     const emulator = await startBenchEmulator();
-    const m: Measurements = {};
+    const m: Measurements & { restore?: RestoreBenchResult } = {};
     const phaseSeconds: Record<string, number> = {};
     let current: { label: string; at: number } | undefined;
     const step = (label: string): void => {
@@ -88,15 +90,17 @@ async function main(): Promise<void> {
             }
         }
         if (only.has("profile")) (step("CPU profile of host and emulator, bulk 64 in flight"), (m.profile = await measureProfile(PROFILE_PLAN, path.join(scratchDir, "profiles"))));
+        if (only.has("vaultbackup")) (step("VaultBackup of 260 and 1,016 secrets through the harness"), (m.vaultBackup = await measureVaultBackup(emulator)));
     } finally {
         await emulator.close();
     }
+    if (only.has("restore")) (step("restore 1,000 objects"), (m.restore = await measureRestore()));
     const totalSeconds = round((performance.now() - started) / 1000, 1);
     step("done");
-    const rows = figures(m);
+    const rows = [...figures(m), ...(m.restore ? restoreFigures(m.restore) : [])];
     process.stdout.write(`\n${table(rows)}\n\nbench time: ${totalSeconds} s (after compiling); load average ${loadAverageAtStart} at the start, ${loadAverage()} at the end on ${os.availableParallelism()} CPUs\n`);
     const folderRuns = m.folder ? [m.folder.empty, m.folder.full] : [];
-    const failed = [...(m.latency?.failures ?? []), ...(m.compare?.providerSequential.failures ?? []), ...[...(m.bulk ?? []), ...folderRuns].flatMap((b) => b.failures)];
+    const failed = [...(m.latency?.failures ?? []), ...(m.compare?.providerSequential.failures ?? []), ...[...(m.bulk ?? []), ...folderRuns].flatMap((b) => b.failures), ...(m.restore?.failed ? [`${m.restore.failed} of ${m.restore.objects} restores failed`] : [])];
     trimFailures(m);
     if (!values["no-write"]) {
         const out = path.join(repoRoot, "bench", "results.json");

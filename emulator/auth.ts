@@ -5,7 +5,7 @@
  */
 import type { Entra, TokenCheck } from "./entra";
 import * as errors from "./errors";
-import { dataActionFor, type Principal, type SecretPermission } from "./principals";
+import { dataActionFor, impliedPermissions, permissionsOf, type Needed, type ObjectKind, type PermissionSet, type Principal } from "./principals";
 import type { VaultState } from "./store";
 
 /** The resource the vault's tokens must be issued for. */
@@ -62,28 +62,34 @@ async function verifyOnce(entra: Entra, token: string): Promise<TokenCheck> {
     return check;
 }
 
-/** Throws the service's 403 unless `principal` may do `permission` on `vault`. */
+/** What `principal` may do in `vault`: the vault's access policy for it, or its own defaults. */
+export function grantedIn(vault: VaultState, principal: Principal): PermissionSet {
+    const policy = vault.accessPolicies?.[principal.clientId];
+    if (policy === undefined) return permissionsOf(principal);
+    return Array.isArray(policy) ? { secrets: policy, ...impliedPermissions(policy) } : policy;
+}
+
+/** Throws the service's 403 unless `principal` may do `needed` (a permission of one kind) on `vault`. */
 export function authorize(
     vault: VaultState,
     principal: Principal,
-    permission: SecretPermission,
+    needed: Needed,
     tenantId: string,
     region: string,
     clientAddress: string,
-    secretName?: string,
+    objectName?: string,
 ): void {
     const caller = { appId: principal.clientId, objectId: principal.objectId, tenantId };
     if (vault.firewall === "deny") throw errors.forbiddenByFirewall(caller, clientAddress, vault.name, region);
-    const granted = vault.accessPolicies?.[principal.clientId] ?? principal.permissions;
-    if (granted.includes(permission)) return;
+    if ((grantedIn(vault, principal)[needed.kind] as string[]).includes(needed.permission)) return;
     if (vault.accessModel === "rbac") {
-        throw errors.forbiddenByRbac(caller, dataActionFor(permission), vault.name, region, rbacScope(vault.name, secretName));
+        throw errors.forbiddenByRbac(caller, dataActionFor(needed.permission, needed.kind), vault.name, region, rbacScope(vault.name, objectName, needed.kind));
     }
-    throw errors.accessDenied(caller, permission, vault.name, region);
+    throw errors.accessDenied(caller, needed.permission, vault.name, region, needed.kind);
 }
 
-/** The ARM scope an RBAC 403 names: the vault, or one secret in it (the emulator's fixed subscription). */
-export function rbacScope(vaultName: string, secretName?: string): string {
+/** The ARM scope an RBAC 403 names: the vault, or one object of `kind` in it (the emulator's fixed subscription). */
+export function rbacScope(vaultName: string, objectName?: string, kind: ObjectKind = "secrets"): string {
     const vault = `/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/emulator/providers/microsoft.keyvault/vaults/${vaultName}`;
-    return secretName ? `${vault}/secrets/${secretName}` : vault;
+    return objectName ? `${vault}/${kind}/${objectName}` : vault;
 }

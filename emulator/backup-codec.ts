@@ -1,7 +1,9 @@
 /**
- * The backup blob, framed like the service's: one length byte (0x29 = 41), the tag
- * `AzureKeyVaultSecretBackupV1.microsoft.com`, then a compact JWE holding every version of the
- * secret with its attributes. The JWE key derives from the emulator's `backupKey`: emulators that
+ * The backup blob, framed like the service's: one length byte, the tag (secrets: 0x29 +
+ * `AzureKeyVaultSecretBackupV1.microsoft.com`; keys AND certificates: 0x26 +
+ * `AzureKeyVaultKeyBackupV1.microsoft.com`, as recorded), then a compact JWE holding every version
+ * of the object with its attributes. Key and certificate payloads record their kind, so a key blob
+ * sent to certificate restore (or the reverse) is refused although the tags are equal. The JWE key derives from the emulator's `backupKey`: emulators that
  * share it restore each other's blobs (the service's "same subscription and geography" rule),
  * every other emulator refuses them.
  *
@@ -17,11 +19,18 @@ import { corruptBackup, invalidBackupVersion } from "./errors";
 
 /** The tag after the length byte in a secret backup blob. */
 export const SECRET_BACKUP_TAG = "AzureKeyVaultSecretBackupV1.microsoft.com";
+/** The tag after the length byte in key and certificate backup blobs (the service uses one for both). */
+export const KEY_BACKUP_TAG = "AzureKeyVaultKeyBackupV1.microsoft.com";
+
+/** The kinds whose blobs share KEY_BACKUP_TAG and are told apart by their payload's `kind`. */
+export type ObjectBackupKind = "key" | "certificate";
 
 /** What a backup blob carries: the secret's name and every version. */
 export interface BackupPayload {
     name: string;
     versions: SecretVersion[];
+    /** A certificate's secret (only when managedBackup is "allow"). */
+    managed?: boolean;
 }
 
 /** Encrypts and frames backups for one backup key. */
@@ -36,22 +45,50 @@ export class BackupCodec {
         this.kid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
     }
 
-    /** The blob as the service returns it: base64url without padding. */
+    /** A secret's blob as the service returns it: base64url without padding. */
     async encode(payload: BackupPayload): Promise<string> {
+        return this.seal(SECRET_BACKUP_TAG, payload);
+    }
+
+    /** Reads a secret blob back; throws the service's 400 `Malformed backup blob` errors when it cannot. */
+    async decode(blob: unknown): Promise<BackupPayload> {
+        return parsePayload(await this.open(SECRET_BACKUP_TAG, blob));
+    }
+
+    /** A key's or certificate's blob: the key tag, and `kind` recorded inside the encrypted payload. */
+    async encodeObject(kind: ObjectBackupKind, payload: object): Promise<string> {
+        return this.seal(KEY_BACKUP_TAG, { ...payload, kind });
+    }
+
+    /** Reads a key or certificate blob back; a blob of the other kind is 400 Malformed backup blob (see errors.invalidBackupVersion). */
+    async decodeObject(kind: ObjectBackupKind, blob: unknown): Promise<Record<string, unknown>> {
+        let p: unknown;
+        try {
+            p = JSON.parse(await this.open(KEY_BACKUP_TAG, blob));
+        } catch (e) {
+            if (e instanceof SyntaxError) throw invalidBackupVersion();
+            throw e;
+        }
+        if (!p || typeof p !== "object" || (p as { kind?: unknown }).kind !== kind) throw invalidBackupVersion();
+        return p as Record<string, unknown>;
+    }
+
+    private async seal(tagText: string, payload: object): Promise<string> {
         const jwe = await new jose.CompactEncrypt(Buffer.from(JSON.stringify(payload), "utf8"))
             .setProtectedHeader({ kid: this.kid, alg: "A256KW", enc: "A256CBC-HS512" })
             .encrypt(this.key);
-        const tag = Buffer.from(SECRET_BACKUP_TAG, "ascii");
+        const tag = Buffer.from(tagText, "ascii");
         return Buffer.concat([Buffer.from([tag.length]), tag, Buffer.from(jwe, "ascii")]).toString("base64url");
     }
 
-    /** Reads a blob back; throws the service's 400 `Malformed backup blob` errors when it cannot. */
-    async decode(blob: unknown): Promise<BackupPayload> {
+    /** The decrypted payload text of a blob framed with `tagText`. */
+    private async open(tagText: string, blob: unknown): Promise<string> {
         if (typeof blob !== "string" || !/^[A-Za-z0-9_-]+={0,2}$/.test(blob)) throw corruptBackup();
         const bytes = Buffer.from(blob, "base64url");
         const tagLength = bytes[0];
         const tag = bytes.subarray(1, 1 + tagLength).toString("ascii");
-        if (tagLength !== SECRET_BACKUP_TAG.length || tag !== SECRET_BACKUP_TAG) throw corruptBackup();
+        // The service answers an unknown length byte or tag (e.g. all-zero bytes) with "invalid or corrupt version".
+        if (tagLength !== tagText.length || tag !== tagText) throw invalidBackupVersion();
         const jwe = bytes.subarray(1 + tagLength).toString("ascii");
         let header: jose.ProtectedHeaderParameters;
         try {
@@ -66,7 +103,7 @@ export class BackupCodec {
         } catch {
             throw invalidBackupVersion();
         }
-        return parsePayload(Buffer.from(plaintext).toString("utf8"));
+        return Buffer.from(plaintext).toString("utf8");
     }
 }
 

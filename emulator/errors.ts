@@ -94,12 +94,12 @@ export function unknownCaller(challenge: string): KeyVaultError {
     });
 }
 
-/** 403 AccessDenied: the access policy lacks `permission` (get, list, set, ...). */
-export function accessDenied(caller: CallerFacts, permission: string, vault: string, region: string): KeyVaultError {
+/** 403 AccessDenied: the access policy lacks `permission` (get, list, set, ...) of `kind` (secrets, keys, certificates). */
+export function accessDenied(caller: CallerFacts, permission: string, vault: string, region: string, kind = "secrets"): KeyVaultError {
     return new KeyVaultError(
         403,
         "Forbidden",
-        `The user, group or application '${callerText(caller)}' does not have secrets ${permission} permission on key vault '${vault};location=${region}'. ${ACCESS_HELP}`,
+        `The user, group or application '${callerText(caller)}' does not have ${kind} ${permission} permission on key vault '${vault};location=${region}'. ${ACCESS_HELP}`,
         "AccessDenied",
     );
 }
@@ -172,12 +172,17 @@ export function tooManyVersions(name: string, count: number, limit: number): Key
     return new KeyVaultError(400, "BadParameter", `Secret ${name} has ${count} versions; Backup Secret supports at most ${limit}.`);
 }
 
-/** 400 for a backup blob whose framing or encoding is damaged. */
+/** 400 for a blob whose tag is right but whose JWE cannot be parsed (the service's other "Malformed backup blob" wording). */
 export function corruptBackup(): KeyVaultError {
     return new KeyVaultError(400, "Malformed backup blob", "Backup blob is corrupt.");
 }
 
-/** 400 for a well-framed blob this vault cannot decrypt or read (another key, tampered content). */
+/**
+ * 400 for a blob whose length byte or tag is not one this kind issues (recorded live for all-zero
+ * bytes, keys and certificates), and for a well-framed blob this vault cannot decrypt or read
+ * (another backup key, tampered content, or a key blob sent to certificate restore and the reverse:
+ * that last answer is a guess, the nearest recorded one).
+ */
 export function invalidBackupVersion(): KeyVaultError {
     return new KeyVaultError(400, "Malformed backup blob", "Backup blob contains invalid or corrupt version.");
 }
@@ -205,6 +210,107 @@ export function beingDeleted(name: string): KeyVaultError {
     return new KeyVaultError(409, "Conflict", `Secret ${name} is currently being deleted.`);
 }
 
+const MANAGED_HELP = "For more information refer to https://docs.microsoft.com/en-us/azure/key-vault/certificates/about-certificates#composition-of-a-certificate";
+
+/**
+ * 403 SecretManagedByKeyVault: a write-like operation on the secret a certificate owns. The text is
+ * the current wording a user recorded for "delete"; the same text with another operation (update,
+ * set, backup, restore) is an inference. In particular, refusing BACKUP of a managed secret is a
+ * GUESS (no public source records it); `managedBackup: "allow"` turns it off.
+ */
+export function secretManaged(operation: string): KeyVaultError {
+    return new KeyVaultError(
+        403,
+        "Forbidden",
+        `Operation "${operation}" is not allowed on this secret, since it is associated with a certificate. Perform the operation on the corresponding certificate. ${MANAGED_HELP}`,
+        "SecretManagedByKeyVault",
+    );
+}
+
+/**
+ * 403 KeyManagedByKeyVault for the key a certificate owns. "delete" gets the recorded text
+ * ("... lifetime is managed by Key Vault."); other operations get the partly recorded newer wording
+ * ("Operation "update" is not allowed on this Key, since it is associated with a certificate.")
+ * completed like the secret's: the tail and the use for backup/restore are GUESSES.
+ */
+export function keyManaged(operation: string): KeyVaultError {
+    const message = operation === "delete"
+        ? `Operation "delete" is not allowed as this object's lifetime is managed by Key Vault.`
+        : `Operation "${operation}" is not allowed on this Key, since it is associated with a certificate. Perform the operation on the corresponding certificate. ${MANAGED_HELP}`;
+    return new KeyVaultError(403, "Forbidden", message, "KeyManagedByKeyVault");
+}
+
+/** 404 for an active key (or version) that does not exist (recorded). */
+export function keyNotFound(nameOrId: string): KeyVaultError {
+    return new KeyVaultError(
+        404,
+        "KeyNotFound",
+        `A key with (name/id) ${nameOrId} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. ${NOT_FOUND_HELP}`,
+    );
+}
+
+/** 404 for a deleted key that does not exist (recorded). */
+export function deletedKeyNotFound(name: string): KeyVaultError {
+    return new KeyVaultError(404, "KeyNotFound", `Deleted Key not found: ${name}`);
+}
+
+/** 404 for a certificate (or version) that does not exist; also recover of one never deleted (recorded). */
+export function certificateNotFound(nameOrId: string): KeyVaultError {
+    return new KeyVaultError(
+        404,
+        "CertificateNotFound",
+        `A certificate with (name/id) ${nameOrId} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command. ${NOT_FOUND_HELP}`,
+    );
+}
+
+/** 404 for a deleted certificate that does not exist (recorded). */
+export function deletedCertificateNotFound(name: string): KeyVaultError {
+    return new KeyVaultError(404, "CertificateNotFound", `Deleted Certificate not found: ${name}`);
+}
+
+/** 404 for a certificate with no pending operation (emulator wording). */
+export function pendingNotFound(name: string): KeyVaultError {
+    return new KeyVaultError(404, "PendingCertificateNotFound", `Pending certificate not found: ${name}`);
+}
+
+/** 409 on key restore while the name is in use or purged moments ago (recorded). */
+export function keyRestoreConflict(versionedKid: string): KeyVaultError {
+    return new KeyVaultError(
+        409,
+        "Conflict",
+        `There was a conflict restoring the key '${versionedKid}'. This can happen if either: a second key with the same name was created after the first key was deleted; thus trying to restore a key whose name is already in use. To fix this, rename the second key to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the key. To avoid this error, perform operations against a key in a sequential manner.`,
+    );
+}
+
+/** 409 on certificate restore while the name is in use: the key's recorded text with "certificate" (an inference the SDK's retry matches). */
+export function certificateRestoreConflict(versionedId: string): KeyVaultError {
+    return new KeyVaultError(
+        409,
+        "Conflict",
+        `There was a conflict restoring the certificate '${versionedId}'. This can happen if either: a second certificate with the same name was created after the first certificate was deleted; thus trying to restore a certificate whose name is already in use. To fix this, rename the second certificate to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the certificate. To avoid this error, perform operations against a certificate in a sequential manner.`,
+    );
+}
+
+/** 409 on create/import while a key or certificate of that name is soft-deleted (the secrets' recorded text, by analogy). */
+export function deletedObjectNameInUse(kind: "Key" | "Certificate", name: string): KeyVaultError {
+    const lower = kind.toLowerCase();
+    return new KeyVaultError(
+        409,
+        "Conflict",
+        `${kind} ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the ${lower} can only be recovered or purged.`,
+    );
+}
+
+/** 403 on operations with a disabled key (by analogy with SecretDisabled; emulator wording). */
+export function keyDisabled(operation: string): KeyVaultError {
+    return new KeyVaultError(403, "Forbidden", `Operation ${operation} is not allowed on a disabled key.`, "KeyDisabled");
+}
+
+/** 400 for a key operation the key's kind or key_ops do not allow (emulator wording). */
+export function keyOperationNotAllowed(operation: string, detail: string): KeyVaultError {
+    return new KeyVaultError(400, "BadParameter", `Operation ${operation} is not allowed on this key: ${detail}`);
+}
+
 /** 429: over the vault's request limits. No Retry-After, as recorded from the service. */
 export function throttled(): KeyVaultError {
     return new KeyVaultError(
@@ -214,7 +320,7 @@ export function throttled(): KeyVaultError {
     );
 }
 
-/** 404 for a path the secrets API does not have. */
+/** 404 for a path the emulated API does not have. */
 export function unknownPath(path: string): KeyVaultError {
     return new KeyVaultError(404, "NotFound", `The requested resource ${path} was not found.`);
 }

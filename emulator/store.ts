@@ -6,7 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "./atomic-file";
-import { parsePermissions, type Principal, type SecretPermission } from "./principals";
+import { parsePermissions, parsePolicy, type PermissionSet, type Principal, type SecretPermission } from "./principals";
+import type { JsonWebKey } from "node:crypto";
 
 /** One version of a secret, with its value and attributes (times in Unix seconds). */
 export interface SecretVersion {
@@ -21,12 +22,83 @@ export interface SecretVersion {
     updated: number;
 }
 
+/** When a soft-deleted object was deleted and will be purged; `visibleAt` (ms): until then it is not yet visible (the service's delete lag). */
+export interface Deleted {
+    deletedDate: number;
+    scheduledPurgeDate: number;
+    visibleAt?: number;
+}
+
 /** A secret: its versions oldest first and, when soft-deleted, when it was and will be purged. */
 export interface SecretEntry {
     name: string;
     versions: SecretVersion[];
-    /** `visibleAt` (ms): until then the deleted secret is not yet visible (the service's delete lag). */
-    deleted?: { deletedDate: number; scheduledPurgeDate: number; visibleAt?: number };
+    deleted?: Deleted;
+    /** True for the secret a certificate owns (same name and versions): write-like operations on it are refused. */
+    managed?: boolean;
+}
+
+/** One version of a key: its private JWK (never sent out except inside a backup blob) and attributes. */
+export interface KeyVersion {
+    version: string;
+    /** The key material as a private JWK (RSA: n, e, d, p, q, dp, dq, qi; EC: crv, x, y, d). */
+    jwk: JsonWebKey;
+    /** The kty the caller asked for: "RSA", "EC", or an "-HSM" kind (kept as software keys). */
+    kty: string;
+    keyOps: string[];
+    tags?: Record<string, string>;
+    enabled: boolean;
+    nbf?: number;
+    exp?: number;
+    created: number;
+    updated: number;
+    exportable?: boolean;
+}
+
+/** A key: versions oldest first; `managed` when a certificate owns it. */
+export interface KeyEntry {
+    name: string;
+    versions: KeyVersion[];
+    deleted?: Deleted;
+    managed?: boolean;
+}
+
+/** One version of a certificate: the DER (base64), its thumbprint, the policy it was made with, attributes. */
+export interface CertificateVersion {
+    version: string;
+    /** Standard base64 of the certificate's DER. */
+    cer: string;
+    /** base64url SHA-1 thumbprint. */
+    x5t: string;
+    tags?: Record<string, string>;
+    enabled: boolean;
+    nbf: number;
+    exp: number;
+    created: number;
+    updated: number;
+}
+
+/** A pending create operation (issuer Self): it completes at `completeAt` (ms). */
+export interface PendingOperation {
+    requestId: string;
+    csr: string;
+    completeAt: number;
+    /** What to install on completion: the version made at create time. */
+    version: string;
+    status: "inProgress" | "completed";
+    /** Key, secret and certificate of the version, held until completion. */
+    parts: { key: KeyVersion; secret: SecretVersion; certificate: CertificateVersion };
+}
+
+/** A certificate: versions oldest first, its current policy, and any pending create. */
+export interface CertificateEntry {
+    name: string;
+    versions: CertificateVersion[];
+    policy: Record<string, unknown>;
+    policyUpdated: number;
+    policyCreated: number;
+    pending?: PendingOperation;
+    deleted?: Deleted;
 }
 
 /** How a vault decides who may do what. */
@@ -39,12 +111,14 @@ export interface VaultState {
     accessModel: AccessModel;
     /** `deny` refuses every caller with ForbiddenByFirewall (a vault whose network rules exclude the client). */
     firewall: "allow" | "deny";
-    /** clientId -> permissions; a principal not listed gets its own default `permissions`. */
-    accessPolicies?: Record<string, SecretPermission[]>;
+    /** clientId -> permissions (a list: secret permissions, keys and certificates follow them); a principal not listed gets its own defaults. */
+    accessPolicies?: Record<string, SecretPermission[] | PermissionSet>;
     secrets: Record<string, SecretEntry>;
+    keys: Record<string, KeyEntry>;
+    certificates: Record<string, CertificateEntry>;
     /** The port this vault last listened on; with `dataDir` a restart asks for it again so its URL stays the same. */
     port?: number;
-    /** Lower-case names purged moments ago -> until when (ms) the name stays blocked (the service's purge lag). */
+    /** Names purged moments ago (lower-case; `keys/`, `certificates/` prefixed for those kinds) -> until when (ms) the name stays blocked (the service's purge lag). */
     purging?: Record<string, number>;
 }
 
@@ -54,13 +128,17 @@ export interface EmulatorState {
     backupKey: string;
     principals: Principal[];
     vaults: Record<string, VaultState>;
+    /** The authority (token) server's last port; with `dataDir` a restart asks for it again so AZURE_AUTHORITY_HOST stays valid. */
+    authorityPort?: number;
+    /** Backup of a certificate's key or secret: refused with 403 (default; a guess, see errors.ts) or allowed. */
+    managedBackup?: "refuse" | "allow";
 }
 
 const FORMAT = "keyvault-emulator-state/1";
 
 /** A new empty vault with the service's defaults (90 recoverable days, access policies, open network). */
-export function newVault(name: string, overrides: Partial<Omit<VaultState, "name" | "secrets">> = {}): VaultState {
-    return { name, recoverableDays: 90, accessModel: "accessPolicy", firewall: "allow", secrets: {}, ...overrides };
+export function newVault(name: string, overrides: Partial<Omit<VaultState, "name" | "secrets" | "keys" | "certificates">> = {}): VaultState {
+    return { name, recoverableDays: 90, accessModel: "accessPolicy", firewall: "allow", secrets: {}, keys: {}, certificates: {}, ...overrides };
 }
 
 /** Keeps the state and writes it to `file` (when given) after every change. */
@@ -68,6 +146,8 @@ export class Store {
     private constructor(
         readonly state: EmulatorState,
         private readonly file?: string,
+        /** True when the state was made now (not loaded from a data file). */
+        readonly isNew = true,
     ) {}
 
     /** An in-memory store. */
@@ -81,8 +161,14 @@ export class Store {
      */
     static open(dir: string, initial: () => EmulatorState): Store {
         const file = path.join(dir, "state.json");
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        if (fs.existsSync(file)) return new Store(readStateFile(file), file);
+        try {
+            fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code;
+            const why = code === "EEXIST" || code === "ENOTDIR" ? "it, or a folder above it, is a file" : (e as Error).message;
+            throw new Error(`the emulator's data folder ${dir} cannot be used: ${why}. Give a folder (it is made when missing).`);
+        }
+        if (fs.existsSync(file)) return new Store(readStateFile(file), file, false);
         const store = new Store(initial(), file);
         store.save();
         return store;
@@ -113,9 +199,14 @@ function readStateFile(file: string): EmulatorState {
     s.principals.forEach((p, i) => {
         if (typeof p?.clientId !== "string" || typeof p.clientSecret !== "string") fail(`principal ${i} has no clientId/clientSecret`);
         parsePermissions(p.permissions, `${file}: principal ${i}`);
+        if (p.keyPermissions !== undefined) parsePermissions(p.keyPermissions, `${file}: principal ${i} keyPermissions`, "keys");
+        if (p.certificatePermissions !== undefined) parsePermissions(p.certificatePermissions, `${file}: principal ${i} certificatePermissions`, "certificates");
     });
     for (const [name, v] of Object.entries(s.vaults)) {
         if (!v || typeof v.secrets !== "object" || v.name !== name) fail(`vault "${name}" is incomplete`);
+        v.keys ??= {}; // data files from before keys and certificates
+        v.certificates ??= {};
+        for (const [id, policy] of Object.entries(v.accessPolicies ?? {})) parsePolicy(policy, `${file}: vault "${name}" accessPolicies.${id}`);
         for (const [key, e] of Object.entries(v.secrets)) {
             if (!Array.isArray(e?.versions) || e.versions.length === 0) fail(`secret "${key}" in vault "${name}" has no versions`);
             if (e.versions.some((x) => typeof x?.value !== "string" || typeof x.version !== "string")) {

@@ -11,17 +11,23 @@ import type { BackupCodec } from "./backup-codec";
 import type { Entra } from "./entra";
 import { KeyVaultError, badParameter, scriptedFault, throttled } from "./errors";
 import type { Faults } from "./faults";
-import { parseQuery, pathOf, readBody, sendJson } from "./http";
+import { parseQuery, pathOf, readBody, Reply, sendJson } from "./http";
 import { routeOf, type Route } from "./routes";
+import { settleAll } from "./certificates";
 import type { Store } from "./store";
 import type { Lag } from "./vault";
 
-/** One entry of the request log; `status` 0 means the connection was dropped on purpose. */
+/**
+ * One entry of the request log; `status` is 0 until the answer is sent: the request is still in
+ * flight, or its connection was dropped on purpose (a `drop` fault).
+ */
 export interface RequestRecord {
     vault: string;
     method: string;
     path: string;
     operation: string;
+    /** The `api-version` query parameter as the client sent it ("" when absent). */
+    apiVersion: string;
     status: number;
     time: number;
 }
@@ -36,6 +42,10 @@ export interface VaultDeps {
     region: string;
     challenge: string;
     lag?: Lag;
+    /** Backup of a certificate's key or secret: "refuse" (default, a guess) or "allow". */
+    managedBackup?: "refuse" | "allow";
+    /** Certificate creation completes this many ms after the request (default 0). */
+    certificateDelayMs?: number;
     /** False once closing has begun: requests then get 503. */
     running(): boolean;
 }
@@ -45,22 +55,35 @@ const SERVICE_VERSION = "1.9.2400.1";
 export const REQUEST_LOG_LIMIT = 200_000;
 const DROPPED = -1;
 
-/** The `request` listener for vault `vaultName` served at `baseUrl`. */
+/**
+ * The base URL a request names its vault by: `https://` + the request's Host header, without a
+ * default `:443` (as the service builds ids from the vault's host name); `fallback` when the
+ * header is missing or not a plain host[:port].
+ */
+export function requestBaseUrl(req: IncomingMessage, fallback: string): string {
+    const host = req.headers.host;
+    if (!host || !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host)) return fallback;
+    return `https://${host.replace(/:443$/, "").toLowerCase()}`;
+}
+
+/** The `request` listener for vault `vaultName`; ids use the request's host (`baseUrl` without one). */
 export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string) {
     return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
         const method = req.method ?? "GET";
         const path = pathOf(req);
         const route = routeOf(method, path);
         const operation = route instanceof Error ? "unknown" : route.operation;
-        const record: RequestRecord = { vault: vaultName, method, path, operation, status: 0, time: Date.now() };
+        const apiVersion = parseQuery(req.url ?? "").get("api-version") ?? "";
+        const record: RequestRecord = { vault: vaultName, method, path, operation, apiVersion, status: 0, time: Date.now() };
         deps.log.push(record);
         if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT);
         let status: number;
         let payload: unknown;
         let extra: Record<string, string> = {};
         try {
-            ({ status, payload } = await answer(deps, vaultName, route, baseUrl, req, res, await readBody(req)));
+            ({ status, payload } = await answer(deps, vaultName, route, requestBaseUrl(req, baseUrl), req, res, await readBody(req)));
             if (status === DROPPED) return;
+            if (payload instanceof Reply) ({ status, body: payload, headers: extra } = payload);
         } catch (e) {
             const err = e instanceof KeyVaultError ? e : new KeyVaultError(500, "InternalServerError", `The emulator failed: ${(e as Error).message}`);
             ({ status } = err);
@@ -111,14 +134,18 @@ async function answer(
     if (fault?.kind === "delay") await delay(fault.ms);
     const vault = state.vaults[vaultName];
     authorize(vault, principal, route.permission, state.tenantId, deps.region, req.socket.remoteAddress ?? "", route.name);
+    const ctx = { state: vault, baseUrl, lag: deps.lag, managedBackup: deps.managedBackup ?? state.managedBackup, certificateDelayMs: deps.certificateDelayMs };
+    const now = Math.floor(Date.now() / 1000);
+    const settled = settleAll(ctx, now); // a certificate whose creation completed meanwhile shows up in every kind's answers
     const payload = await route.run({
-        ctx: { state: vault, baseUrl, lag: deps.lag },
+        ctx,
         codec: deps.codec,
         body: parseBody(raw),
         query: { apiVersion, maxResults: query.get("maxresults"), skipToken: query.get("$skiptoken") },
-        now: Math.floor(Date.now() / 1000),
+        now,
     });
-    if (route.mutates) deps.store.save();
+    if (route.mutates || settled) deps.store.save();
+    if (payload instanceof Reply) return { status: payload.status, payload };
     return { status: route.status, payload: route.status === 204 ? undefined : payload };
 }
 

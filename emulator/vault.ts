@@ -1,12 +1,13 @@
 /**
  * The secrets API's semantics on one vault's state: set, get, list, delete (soft), recover, purge,
  * backup and restore, as pure-ish functions that either return the service's response body or
- * throw the service's error. HTTP, authentication and permissions live elsewhere.
+ * throw the service's error; and the pieces keys.ts and certificates.ts share with it (names,
+ * paging, soft-delete bookkeeping). HTTP, authentication and permissions live elsewhere.
  */
 import { randomUUID } from "node:crypto";
 import * as errors from "./errors";
 import type { BackupCodec } from "./backup-codec";
-import type { SecretEntry, SecretVersion, VaultState } from "./store";
+import type { Deleted, SecretEntry, SecretVersion, VaultState } from "./store";
 
 /** Secret names: 1-127 letters, digits and dashes. */
 export const NAME_PATTERN = /^[0-9a-zA-Z-]{1,127}$/;
@@ -17,12 +18,16 @@ export const MAX_BACKUP_VERSIONS = 500;
 /** Page sizes `maxresults` may ask for. */
 export const MAX_PAGE = 25;
 
-/** A vault's state with the base URL its ids are built on. */
+/** A vault's state with the base URL its ids are built on (from the request's host). */
 export interface VaultContext {
     state: VaultState;
     baseUrl: string;
     /** The service's eventual consistency, off by default (see EmulatorOptions.lag). */
     lag?: Lag;
+    /** Backup of a certificate's key or secret: refused (default) or allowed (EmulatorOptions.managedBackup). */
+    managedBackup?: "refuse" | "allow";
+    /** Certificate creation completes this many ms after the create request (default 0: at once). */
+    certificateDelayMs?: number;
 }
 
 /** How long a deleted secret stays invisible (deleteMs) and a purged name stays blocked (purgeMs). */
@@ -31,13 +36,68 @@ export interface Lag {
     purgeMs?: number;
 }
 
-/** Throws 409 while `name` was purged less than `lag.purgeMs` ago. */
-function checkNotPurging(ctx: VaultContext, name: string, conflict: () => errors.KeyVaultError): void {
+/** Throws 409 while `name` was purged less than `lag.purgeMs` ago; `prefix` is "" for secrets, "keys/" or "certificates/". */
+export function checkNotPurging(ctx: VaultContext, name: string, conflict: () => errors.KeyVaultError, prefix = ""): void {
     const purging = ctx.state.purging;
     if (!purging) return;
     const nowMs = Date.now();
     for (const [k, until] of Object.entries(purging)) if (until <= nowMs) delete purging[k];
-    if (purging[key(name)] !== undefined) throw conflict();
+    if (purging[prefix + key(name)] !== undefined) throw conflict();
+}
+
+/** Blocks `name` for `lag.purgeMs` after a purge (the service's purge lag). */
+export function markPurged(ctx: VaultContext, name: string, prefix = ""): void {
+    if (ctx.lag?.purgeMs) (ctx.state.purging ??= {})[prefix + key(name)] = Date.now() + ctx.lag.purgeMs;
+}
+
+/** The soft-delete record for an object deleted `now`, with the vault's purge date and the delete lag. */
+export function deletion(ctx: VaultContext, now: number): Deleted {
+    const d: Deleted = { deletedDate: now, scheduledPurgeDate: now + ctx.state.recoverableDays * 86400 };
+    if (ctx.lag?.deleteMs) d.visibleAt = Date.now() + ctx.lag.deleteMs;
+    // Every kind's bound: a certificate's delete also deletes its key and secret, with this date.
+    for (const objects of [ctx.state.secrets, ctx.state.keys, ctx.state.certificates]) {
+        const known = objects && nextPurge.get(objects);
+        if (known !== undefined && d.scheduledPurgeDate < known) nextPurge.set(objects, d.scheduledPurgeDate);
+    }
+    return d;
+}
+
+/**
+ * Per map of one kind's objects, the earliest purge date (s) among its soft-deleted objects when
+ * it was last scanned: nothing expires before then, so most calls skip the scan (it read every
+ * object of the vault on every request, most of the emulator's CPU in a bulk backup of 1,000
+ * secrets). `deletion` lowers it; a map never scanned (new, or loaded from disk) is scanned.
+ */
+const nextPurge = new WeakMap<object, number>();
+
+/** Forgets soft-deleted objects of one kind whose purge date has passed, as the service does. */
+export function expireIn(objects: Record<string, { deleted?: Deleted }>, now: number): void {
+    if (now < (nextPurge.get(objects) ?? -Infinity)) return;
+    let next = Infinity;
+    for (const k in objects) {
+        const purgeAt = objects[k].deleted?.scheduledPurgeDate;
+        if (purgeAt === undefined) continue;
+        if (purgeAt <= now) delete objects[k];
+        else next = Math.min(next, purgeAt);
+    }
+    nextPurge.set(objects, next);
+}
+
+/** The active object `name` of one kind, or `notFound()`. */
+export function activeIn<T extends { deleted?: Deleted }>(objects: Record<string, T>, name: string, now: number, notFound: () => errors.KeyVaultError): T {
+    expireIn(objects, now);
+    const e = objects[key(name)];
+    if (!e || e.deleted) throw notFound();
+    return e;
+}
+
+/** The soft-deleted object `name` of one kind (once the delete lag has passed), or `notFound()`. */
+export function deletedIn<T extends { deleted?: Deleted }>(objects: Record<string, T>, name: string, now: number, notFound: () => errors.KeyVaultError): T {
+    expireIn(objects, now);
+    const e = objects[key(name)];
+    if (!e?.deleted) throw notFound();
+    if (e.deleted.visibleAt !== undefined && Date.now() < e.deleted.visibleAt) throw notFound();
+    return e;
 }
 
 /** Body of a set request, as the service reads it. */
@@ -55,11 +115,13 @@ export function checkName(name: string): void {
     if (!NAME_PATTERN.test(name)) throw errors.invalidName(name);
 }
 
-function key(name: string): string {
+/** The map key of a name: Key Vault names are case-insensitive. */
+export function key(name: string): string {
     return name.toLowerCase();
 }
 
-function attributes(v: SecretVersion, vault: VaultState): Json {
+/** Common attributes of every kind: enabled, nbf/exp when set, created/updated, recovery facts. */
+export function commonAttributes(v: { enabled: boolean; nbf?: number; exp?: number; created: number; updated: number }, vault: VaultState): Json {
     return {
         enabled: v.enabled,
         ...(v.nbf !== undefined ? { nbf: v.nbf } : {}),
@@ -71,18 +133,20 @@ function attributes(v: SecretVersion, vault: VaultState): Json {
     };
 }
 
+
 function versionedId(ctx: VaultContext, name: string, version: string): string {
     return `${ctx.baseUrl}/secrets/${name}/${version}`;
 }
 
-/** The SecretBundle of one version; `withValue: false` for restore's answer and list items. */
+/** The SecretBundle of one version; `withValue: false` for restore's answer and list items. A certificate's secret carries `managed` and `kid`. */
 function bundle(ctx: VaultContext, e: SecretEntry, v: SecretVersion, withValue = true): Json {
     return {
         ...(withValue ? { value: v.value } : {}),
         ...(v.contentType !== undefined ? { contentType: v.contentType } : {}),
         id: versionedId(ctx, e.name, v.version),
-        attributes: attributes(v, ctx.state),
+        attributes: commonAttributes(v, ctx.state),
         ...(v.tags ? { tags: v.tags } : {}),
+        ...(e.managed ? { kid: `${ctx.baseUrl}/keys/${e.name}/${v.version}`, managed: true } : {}),
     };
 }
 
@@ -96,56 +160,32 @@ function deletedBundle(ctx: VaultContext, e: SecretEntry, withValue: boolean): J
     };
 }
 
-/**
- * Per secrets map, the earliest purge date (s) among its soft-deleted secrets when it was last
- * scanned: nothing expires before then, so most calls skip the scan (it read every secret of the
- * vault on every request, most of the emulator's CPU in a bulk backup of 1,000 secrets).
- * A map never scanned (new, or loaded from disk) has no entry and is scanned.
- */
-const nextPurge = new WeakMap<object, number>();
-
-/** Forgets soft-deleted secrets whose purge date has passed, as the service does. */
 function expire(ctx: VaultContext, now: number): void {
-    const secrets = ctx.state.secrets;
-    if (now < (nextPurge.get(secrets) ?? -Infinity)) return;
-    let next = Infinity;
-    for (const k in secrets) {
-        const purgeAt = secrets[k].deleted?.scheduledPurgeDate;
-        if (purgeAt === undefined) continue;
-        if (purgeAt <= now) delete secrets[k];
-        else next = Math.min(next, purgeAt);
-    }
-    nextPurge.set(secrets, next);
-}
-
-/** Keeps `expire`'s bound true when a secret is soft-deleted with purge date `purgeAt`. */
-function noteDeletion(ctx: VaultContext, purgeAt: number): void {
-    const known = nextPurge.get(ctx.state.secrets);
-    if (known !== undefined && purgeAt < known) nextPurge.set(ctx.state.secrets, purgeAt);
+    expireIn(ctx.state.secrets, now);
 }
 
 function active(ctx: VaultContext, name: string, now: number): SecretEntry {
-    expire(ctx, now);
-    const e = ctx.state.secrets[key(name)];
-    if (!e || e.deleted) throw errors.secretNotFound(name);
-    return e;
+    return activeIn(ctx.state.secrets, name, now, () => errors.secretNotFound(name));
 }
 
 function deleted(ctx: VaultContext, name: string, now: number): SecretEntry {
-    expire(ctx, now);
-    const e = ctx.state.secrets[key(name)];
-    if (!e?.deleted) throw errors.deletedSecretNotFound(name);
-    if (e.deleted.visibleAt !== undefined && Date.now() < e.deleted.visibleAt) throw errors.deletedSecretNotFound(name);
-    return e;
+    return deletedIn(ctx.state.secrets, name, now, () => errors.deletedSecretNotFound(name));
 }
 
-function optionalTime(v: unknown, what: string): number | undefined {
+/** Throws 403 SecretManagedByKeyVault when `e` is a certificate's secret (see errors.secretManaged). */
+function refuseManaged(e: SecretEntry | undefined, operation: string): void {
+    if (e?.managed) throw errors.secretManaged(operation);
+}
+
+/** A Unix-seconds time from input, or undefined; 400 naming `attributes.<what>` otherwise. */
+export function optionalTime(v: unknown, what: string): number | undefined {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "number" || !Number.isInteger(v)) throw errors.badParameter(`Property attributes.${what} must be a Unix time in seconds.`);
     return v;
 }
 
-function readTags(v: unknown): Record<string, string> | undefined {
+/** Tags from input (an object of strings), or undefined; 400 otherwise. */
+export function readTags(v: unknown): Record<string, string> | undefined {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((t) => typeof t !== "string")) {
         throw errors.badParameter("Property tags must be an object of string values.");
@@ -167,6 +207,7 @@ export function setSecret(ctx: VaultContext, name: string, body: SetBody, now: n
     if (attrs.enabled !== undefined && typeof attrs.enabled !== "boolean") throw errors.badParameter("Property attributes.enabled must be a boolean.");
     expire(ctx, now);
     const existing = ctx.state.secrets[key(name)];
+    refuseManaged(existing, "set");
     if (existing?.deleted) throw errors.deletedNameInUse(name);
     checkNotPurging(ctx, name, () => errors.beingDeleted(name));
     const version: SecretVersion = {
@@ -206,6 +247,7 @@ export function getSecret(ctx: VaultContext, name: string, version: string, now:
 export function updateSecret(ctx: VaultContext, name: string, version: string, body: SetBody, now: number): Json {
     checkName(name);
     const e = active(ctx, name, now);
+    refuseManaged(e, "update");
     const v = findVersion(e, name, version);
     const attrs = body.attributes ?? {};
     if (attrs.enabled !== undefined) {
@@ -221,7 +263,7 @@ export function updateSecret(ctx: VaultContext, name: string, version: string, b
 }
 
 /** A page of `items` after `skipToken`, with a nextLink for the rest. */
-function page(items: Json[], maxResults: string | undefined, skipToken: string | undefined, linkBase: string, apiVersion: string): Json {
+export function page(items: Json[], maxResults: string | undefined, skipToken: string | undefined, linkBase: string, apiVersion: string): Json {
     const size = maxResults === undefined ? MAX_PAGE : Number(maxResults);
     if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
         throw errors.badParameter(`Invalid value for maxresults: ${maxResults}. It must be an integer between 1 and ${MAX_PAGE}.`);
@@ -249,7 +291,8 @@ export interface PageQuery {
     apiVersion: string;
 }
 
-function byName(a: SecretEntry, b: SecretEntry): number {
+/** Orders objects by name, case-insensitively. */
+export function byName(a: { name: string }, b: { name: string }): number {
     return a.name.toLowerCase().localeCompare(b.name.toLowerCase());
 }
 
@@ -287,9 +330,8 @@ export function listDeleted(ctx: VaultContext, q: PageQuery, now: number): Json 
 export function deleteSecret(ctx: VaultContext, name: string, now: number): Json {
     checkName(name);
     const e = active(ctx, name, now);
-    e.deleted = { deletedDate: now, scheduledPurgeDate: now + ctx.state.recoverableDays * 86400 };
-    noteDeletion(ctx, e.deleted.scheduledPurgeDate);
-    if (ctx.lag?.deleteMs) e.deleted.visibleAt = Date.now() + ctx.lag.deleteMs;
+    refuseManaged(e, "delete");
+    e.deleted = deletion(ctx, now);
     return deletedBundle(ctx, e, false);
 }
 
@@ -303,6 +345,7 @@ export function getDeleted(ctx: VaultContext, name: string, now: number): Json {
 export function recoverSecret(ctx: VaultContext, name: string, now: number): Json {
     checkName(name);
     const e = deleted(ctx, name, now);
+    refuseManaged(e, "recover");
     delete e.deleted;
     return bundle(ctx, e, e.versions[e.versions.length - 1], false);
 }
@@ -310,19 +353,20 @@ export function recoverSecret(ctx: VaultContext, name: string, now: number): Jso
 /** DELETE /deletedsecrets/{name}: gone for good (204). */
 export function purgeSecret(ctx: VaultContext, name: string, now: number): void {
     checkName(name);
-    deleted(ctx, name, now);
+    refuseManaged(deleted(ctx, name, now), "purge");
     delete ctx.state.secrets[key(name)];
-    if (ctx.lag?.purgeMs) (ctx.state.purging ??= {})[key(name)] = Date.now() + ctx.lag.purgeMs;
+    markPurged(ctx, name);
 }
 
 /** POST /secrets/{name}/backup: every version in one encrypted blob. */
 export async function backupSecret(ctx: VaultContext, codec: BackupCodec, name: string, now: number): Promise<Json> {
     checkName(name);
     const e = active(ctx, name, now);
+    if (ctx.managedBackup !== "allow") refuseManaged(e, "backup");
     if (e.versions.length > MAX_BACKUP_VERSIONS) {
         throw errors.tooManyVersions(e.name, e.versions.length, MAX_BACKUP_VERSIONS);
     }
-    return { value: await codec.encode({ name: e.name, versions: e.versions }) };
+    return { value: await codec.encode({ name: e.name, versions: e.versions, ...(e.managed ? { managed: true } : {}) }) };
 }
 
 /** POST /secrets/restore: recreates the secret with its original versions; 409 while the name is in use. */
@@ -332,9 +376,10 @@ export async function restoreSecret(ctx: VaultContext, codec: BackupCodec, blob:
     expire(ctx, now);
     const latest = payload.versions[payload.versions.length - 1];
     const conflict = () => errors.restoreConflict(versionedId(ctx, payload.name, latest.version));
+    refuseManaged(ctx.state.secrets[key(payload.name)], "restore");
     if (ctx.state.secrets[key(payload.name)]) throw conflict();
     checkNotPurging(ctx, payload.name, conflict);
-    const entry: SecretEntry = { name: payload.name, versions: payload.versions.map((v) => ({ ...v })) };
+    const entry: SecretEntry = { name: payload.name, versions: payload.versions.map((v) => ({ ...v })), ...(payload.managed ? { managed: true } : {}) };
     ctx.state.secrets[key(payload.name)] = entry;
     return bundle(ctx, entry, entry.versions[entry.versions.length - 1], false);
 }

@@ -1,16 +1,18 @@
 /**
- * The framing of a Key Vault secret backup blob, checked without the key that encrypts it:
- * one length byte, the tag `AzureKeyVaultSecretBackupV1.microsoft.com`, then a compact JWE
- * (five base64url parts) whose protected header names `alg` and `enc`. Pure; no I/O.
+ * The framing of a Key Vault backup blob, checked without the key that encrypts it: one length
+ * byte, the kind's tag (`AzureKeyVaultSecretBackupV1.microsoft.com` for secrets,
+ * `AzureKeyVaultKeyBackupV1.microsoft.com` for keys and certificates alike, see `kinds.ts`), then
+ * a compact JWE (five base64url parts) whose protected header names `alg` and `enc`. Pure; no I/O.
  *
  * Nothing here ever echoes the blob's bytes: a file given by mistake may hold a secret in clear.
  */
 import { decodeProtectedHeader } from "jose";
+import { KINDS, kindsWithTag, type ObjectKind } from "./kinds";
 
 /** The tag Key Vault puts in front of a secret backup. */
-export const SECRET_BACKUP_TAG = "AzureKeyVaultSecretBackupV1.microsoft.com";
-/** The tag Key Vault puts in front of a key backup (recognised only to say so). */
-export const KEY_BACKUP_TAG = "AzureKeyVaultKeyBackupV1.microsoft.com";
+export const SECRET_BACKUP_TAG = KINDS.secret.blobTag;
+/** The tag Key Vault puts in front of a key backup, and of a certificate backup too. */
+export const KEY_BACKUP_TAG = KINDS.key.blobTag;
 
 /** What the framing of a sound secret backup tells, none of it secret. */
 export interface BackupFraming {
@@ -22,7 +24,7 @@ export interface BackupFraming {
     kid?: string;
 }
 
-/** Thrown when bytes are not a well-formed secret backup; `message` says what is wrong, never what the bytes are. */
+/** Thrown when bytes are not a well-formed backup of the expected kind; `message` says what is wrong, never what the bytes are. */
 export class FramingError extends Error {
     constructor(message: string) {
         super(message);
@@ -44,14 +46,15 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const SAFE_NAME = /^[A-Za-z0-9+_-]{1,40}$/;
 
 /**
- * Checks that `bytes` (the decoded blob, as Backup Secret returns it and destinations store it)
- * is framed as a Key Vault secret backup and returns what the framing tells. Throws
- * `FramingError` naming the first thing wrong: empty, a key backup, no secret-backup tag, not a
- * five-part JWE, an unreadable protected header, or parts whose lengths do not fit `enc`
- * (which is how truncation and appended bytes show).
+ * Checks that `bytes` (the decoded blob, as the backup call returns it and destinations store it)
+ * is framed as a Key Vault backup of `kind` (a secret by default) and returns what the framing
+ * tells. Throws `FramingError` naming the first thing wrong: empty, another kind's backup, no
+ * backup tag, not a five-part JWE, an unreadable protected header, or parts whose lengths do not
+ * fit `enc` (which is how truncation and appended bytes show). Key and certificate backups share
+ * one tag, so the framing cannot tell those two apart.
  */
-export function parseBackupFraming(bytes: Uint8Array): BackupFraming {
-    const jwe = afterTag(bytes);
+export function parseBackupFraming(bytes: Uint8Array, kind: ObjectKind = "secret"): BackupFraming {
+    const jwe = afterTag(bytes, kind);
     const parts = jwe.split(".");
     if (parts.length !== 5) {
         throw new FramingError(`after the tag there is no compact JWE: ${parts.length} dot-separated parts where a JWE has five (truncated or damaged)`);
@@ -64,29 +67,39 @@ export function parseBackupFraming(bytes: Uint8Array): BackupFraming {
     return header;
 }
 
-function afterTag(bytes: Uint8Array): string {
+/** The kinds whose tag `bytes` start with (one for secrets, two for the tag keys and certificates share); [] for none. */
+export function backupTagKinds(bytes: Uint8Array): ObjectKind[] {
+    if (bytes.length === 0) return [];
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return kindsWithTag(buf.subarray(1, 1 + buf[0]).toString("latin1")).map((k) => k.kind);
+}
+
+function afterTag(bytes: Uint8Array, kind: ObjectKind): string {
     if (bytes.length === 0) throw new FramingError("the blob is empty");
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const tagLength = buf[0];
     const tag = buf.subarray(1, 1 + tagLength).toString("latin1");
-    if (tag === KEY_BACKUP_TAG) {
-        throw new FramingError("this is a Key Vault key backup, not a secret backup (restore it with Restore Key)");
+    const expected = KINDS[kind];
+    const tagged = kindsWithTag(tag);
+    if (tag !== expected.blobTag && tagged.length) {
+        const nouns = tagged.map((k) => k.noun).join(" or ");
+        const calls = tagged.map((k) => `Restore ${k.title}`).join(" or ");
+        throw new FramingError(`this is a Key Vault ${nouns} backup, not a ${expected.noun} backup (restore it with ${calls})`);
     }
-    if (tagLength !== SECRET_BACKUP_TAG.length || tag !== SECRET_BACKUP_TAG) {
+    if (tagLength !== expected.blobTag.length || tag !== expected.blobTag) {
         if (looksLikeEncodedBackup(buf)) {
             throw new FramingError("the file holds the base64url text of a backup (as the REST API returns it), not the decoded bytes; decode it first");
         }
-        throw new FramingError(`the blob does not start with the secret backup tag ${SECRET_BACKUP_TAG}`);
+        throw new FramingError(`the blob does not start with the ${expected.noun} backup tag ${expected.blobTag}`);
     }
     return buf.subarray(1 + tagLength).toString("latin1");
 }
 
-/** Whether the bytes are the base64url text whose decoding starts with the framed tag. */
+/** Whether the bytes are the base64url text whose decoding starts with a backup tag. */
 function looksLikeEncodedBackup(buf: Buffer): boolean {
     const head = buf.subarray(0, 64).toString("latin1");
     if (!/^[A-Za-z0-9_-]{64}$/.test(head)) return false;
-    const decoded = Buffer.from(head, "base64url");
-    return decoded[0] === SECRET_BACKUP_TAG.length && decoded.subarray(1, 1 + SECRET_BACKUP_TAG.length).toString("latin1") === SECRET_BACKUP_TAG;
+    return backupTagKinds(Buffer.from(head, "base64url")).length > 0;
 }
 
 function readHeader(jwe: string): BackupFraming {

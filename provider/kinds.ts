@@ -53,6 +53,8 @@ export interface KindClient {
     list(options?: KindCallOptions): AsyncIterable<ObjectProperties>;
     /** Every version of one object. */
     listVersions(name: string, options?: KindCallOptions): AsyncIterable<ObjectProperties>;
+    /** The names of the soft-deleted objects of this kind (List Deleted ...; needs `list`): a restore into one of them fails with 409. */
+    listDeletedNames(options?: KindCallOptions): AsyncIterable<string>;
 }
 
 /** How a `KindClient` is built; passed to the SDK client's constructor. */
@@ -113,6 +115,10 @@ function props(p: { name?: string; version?: string; enabled?: boolean; managed?
     return out;
 }
 
+async function* namesOf<T extends { name?: string }>(items: AsyncIterable<T>): AsyncIterable<string> {
+    for await (const item of items) if (item.name) yield item.name;
+}
+
 async function* mapped<T>(items: AsyncIterable<T>, f: (item: T) => ObjectProperties): AsyncIterable<ObjectProperties> {
     for await (const item of items) yield f(item);
 }
@@ -150,6 +156,7 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
                 },
                 list: (o) => mapped(c.listPropertiesOfSecrets(o), props),
                 listVersions: (name, o) => mapped(c.listPropertiesOfSecretVersions(name, o), props),
+                listDeletedNames: (o) => namesOf(c.listDeletedSecrets(o)),
             };
         },
     },
@@ -184,6 +191,7 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
                 },
                 list: (o) => mapped(c.listPropertiesOfKeys(o), props),
                 listVersions: (name, o) => mapped(c.listPropertiesOfKeyVersions(name, o), props),
+                listDeletedNames: (o) => namesOf(c.listDeletedKeys(o)),
             };
         },
     },
@@ -213,10 +221,12 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
                 backup: (name, o) => c.backupCertificate(name, o),
                 restore: async (blob, o) => {
                     const r = await c.restoreCertificateBackup(blob, o);
-                    return { name: r.name ?? "", id: r.id ?? "" };
+                    // the certificates SDK sets the id only in properties (KeyVaultCertificate.id stays undefined)
+                    return { name: r.name ?? "", id: r.properties.id ?? r.id ?? "" };
                 },
                 list: (o) => mapped(c.listPropertiesOfCertificates(o), props),
                 listVersions: (name, o) => mapped(c.listPropertiesOfCertificateVersions(name, o), props),
+                listDeletedNames: (o) => namesOf(c.listDeletedCertificates(o)),
             };
         },
     },

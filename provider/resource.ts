@@ -212,3 +212,20 @@ function providerFor(moduleId: string): dynamic.ResourceProvider {
     }
     return provider;
 }
+
+/** Any of the backup resources (`SecretBackup`, `KeyBackup`, `CertificateBackup`). */
+export type { ObjectBackup };
+
+// The class of each kind; `kinds.ts` names them, this maps the names to the classes.
+const BACKUP_CLASSES: Record<string, new (name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) => ObjectBackup> = {
+    SecretBackup, KeyBackup, CertificateBackup,
+};
+
+/**
+ * A backup resource of `kind` named `resourceName` for the object `objectName`: a `SecretBackup`,
+ * `KeyBackup` or `CertificateBackup` with `args` and the kind's name input set.
+ */
+export function newObjectBackup(kind: KindInfo, resourceName: string, objectName: string, args: ObjectBackupArgs, opts?: pulumi.CustomResourceOptions): ObjectBackup {
+    const Class = BACKUP_CLASSES[kind.resourceName];
+    return new Class(resourceName, { ...args, [kind.nameInput]: objectName }, opts);
+}

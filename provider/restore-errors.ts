@@ -1,5 +1,6 @@
 /** Turning Key Vault's refusal of a restore into a message a person can act on. */
-import { factsFromError, factsList, throttlingSentence } from "./errors";
+import { factsFromError, factsList, isManagedRefusal, throttlingSentence } from "./errors";
+import { KINDS, type KindInfo } from "./kinds";
 
 /** Thrown when Key Vault (or the network) refuses a restore; keeps the service's facts. */
 export class RestoreError extends Error {
@@ -18,44 +19,55 @@ export class RestoreError extends Error {
 }
 
 /**
- * Builds the `RestoreError` for a failed Restore Secret call of backup `location` into
- * `vaultUrl`; `throttledBackoffMs` lists the waits already spent on earlier 429s.
+ * Builds the `RestoreError` for a failed Restore Secret / Key / Certificate call (by `kind`, a
+ * secret by default) of backup `location` into `vaultUrl`; `throttledBackoffMs` lists the waits
+ * already spent on earlier 429s.
  */
-export function restoreFailure(e: unknown, location: string, vaultUrl: string, throttledBackoffMs?: number[]): RestoreError {
+export function restoreFailure(e: unknown, location: string, vaultUrl: string, throttledBackoffMs?: number[], kind: KindInfo = KINDS.secret): RestoreError {
     const f = factsFromError(e);
     const said = f.message ? `: ${f.message}` : "";
     const waits = f.status === 429 ? throttlingSentence(throttledBackoffMs) : "";
-    const msg = `Restore of ${location} into ${vaultUrl} failed: ${f.status !== undefined ? "Key Vault answered " : ""}${factsList(f)}${said}${waits}\nWhat to do: ${advice(f.status, f.code, f.innerCode)}`;
+    const msg = `Restore of ${location} into ${vaultUrl} failed: ${f.status !== undefined ? "Key Vault answered " : ""}${factsList(f)}${said}${waits}\nWhat to do: ${isManagedRefusal(f) ? managedRestoreAdvice(kind) : advice(kind, f.status, f.code, f.innerCode)}`;
     return new RestoreError(msg, f.status, f.code, f.requestId);
 }
 
-function advice(status: number | undefined, code: string | undefined, inner: string | undefined): string {
+function managedRestoreAdvice(kind: KindInfo): string {
+    return `the name belongs to a certificate's ${kind.noun}, whose lifetime Key Vault manages: restore the certificate's backup instead (it brings back its key and secret).`;
+}
+
+function advice(kind: KindInfo, status: number | undefined, code: string | undefined, inner: string | undefined): string {
     if (status === undefined) {
-        return code === "CredentialUnavailableError" || code === "AuthenticationError"
+        if (code === "AuthenticationError") {
+            return "Microsoft Entra ID refused the credential: check AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (and AZURE_AUTHORITY_HOST), and that the client secret has not expired.";
+        }
+        return code === "CredentialUnavailableError"
             ? "no usable Azure credential: set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID, or sign in with az login."
             : "the vault could not be reached: check the vault URL, DNS, proxy and firewall, then run the restore again.";
     }
+    const others = Object.values(KINDS).filter((k) => k !== kind).map((k) => k.noun).join(" or ");
     switch (status) {
         case 409:
             return (
-                "a secret of this name already exists in the vault, active or soft-deleted, or was purged seconds ago; " +
-                "restore never overwrites. Either recover the deleted secret instead of restoring " +
-                "(az keyvault secret recover), or delete and purge the existing one " +
-                "(az keyvault secret delete, then az keyvault secret purge) and run the restore again; " +
+                `a ${kind.noun} of this name already exists in the vault, active or soft-deleted, or was purged seconds ago; ` +
+                `restore never overwrites. Either recover the deleted ${kind.noun} instead of restoring ` +
+                `(${kind.cli} recover), or delete and purge the existing one ` +
+                `(${kind.cli} delete, then ${kind.cli} purge) and run the restore again; ` +
                 "right after a purge, wait a few seconds first."
             );
         case 400:
             return (
-                "Key Vault could not read the backup. Pick the right file: a secret backup (not a key or certificate backup), " +
+                `Key Vault could not read the backup. Pick the right file: a ${kind.noun} backup (not a ${others} backup), ` +
                 "taken from a vault in the same Azure subscription and geography as this one, and unchanged since " +
-                "(compare it with the SecretBackup's sha256 using secret-backup verify --sha256)."
+                `(compare it with the ${kind.resourceName}'s sha256 using secret-backup verify --sha256).`
             );
         case 401:
             return "the vault did not accept the credential: check AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (or az login) and the vault's tenant.";
         case 403:
             return inner === "ForbiddenByFirewall"
                 ? "the vault's firewall refused this client: allow its address, or run the restore from an allowed network."
-                : "the identity lacks the secrets restore permission: grant it 'restore' in the vault's access policy or the Key Vault Secrets Officer role (RBAC).";
+                : inner === "ForbiddenByRbac"
+                  ? `the identity lacks the data action ${kind.dataActions.restore}: assign it a role that has it (e.g. ${kind.rbacRole}).`
+                  : `the identity lacks the ${kind.plural} restore permission: grant it 'restore' in the vault's access policy or the ${kind.rbacRole} role (RBAC).`;
         case 429:
             return "the vault is throttling requests: wait a minute and run the restore again.";
         default:

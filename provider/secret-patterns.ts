@@ -16,11 +16,11 @@ export interface NameFilter {
 
 /**
  * Compiles `include` (default `["*"]`) and `exclude` (default none). Throws naming the input
- * (`include[2]`) when a pattern is empty or has characters a secret name cannot have.
+ * (`VaultBackup: include[2]`, or as `labels` call them) when a pattern is empty or has characters a secret name cannot have.
  */
-export function nameFilter(include: string[] = ["*"], exclude: string[] = []): NameFilter {
-    const inc = compileAll("include", include);
-    const exc = compileAll("exclude", exclude);
+export function nameFilter(include: string[] = ["*"], exclude: string[] = [], labels = { include: "VaultBackup: include", exclude: "VaultBackup: exclude" }): NameFilter {
+    const inc = compileAll(labels.include, include);
+    const exc = compileAll(labels.exclude, exclude);
     return {
         accepts: (name) => inc.some((p) => p.re.test(name)) && !exc.some((p) => p.re.test(name)),
         unmatchedIncludes: (names) => inc.filter((p) => !names.some((n) => p.re.test(n))).map((p) => p.source),
@@ -28,11 +28,11 @@ export function nameFilter(include: string[] = ["*"], exclude: string[] = []): N
 }
 
 function compileAll(input: string, patterns: unknown): Array<{ source: string; re: RegExp }> {
-    if (!Array.isArray(patterns)) throw new Error(`VaultBackup: ${input} must be a list of name patterns`);
+    if (!Array.isArray(patterns)) throw new Error(`${input} must be a list of name patterns`);
     return patterns.map((p, i) => {
         if (typeof p !== "string" || !PATTERN.test(p)) {
             throw new Error(
-                `VaultBackup: ${input}[${i}] ${JSON.stringify(p)} is not a name pattern: use letters, digits, hyphens, * (any run) and ? (one character)`,
+                `${input}[${i}] ${JSON.stringify(p)} is not a name pattern: use letters, digits, hyphens, * (any run) and ? (one character)`,
             );
         }
         const body = p.replace(/\*/g, "[0-9a-zA-Z-]*").replace(/\?/g, "[0-9a-zA-Z-]");

@@ -1,12 +1,18 @@
 /**
- * `VaultBackup`: one `SecretBackup` per secret of a vault, found by listing the vault when the
- * program runs (so a secret added to the vault gets a backup on the next `pulumi up`).
+ * `VaultBackup`: one backup resource per secret, key and certificate of a vault, found by listing
+ * the vault when the program runs (so an object added to the vault gets a backup on the next
+ * `pulumi up`, and one that got a new version gets a new backup).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { SecretBackup } from "./resource";
-import { nameFilter } from "./secret-patterns";
-import { listVaultSecrets, programCredential } from "./vault-listing";
-import { apiVersionProblem, DEFAULT_API_VERSION, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
+import { newObjectBackup, type ObjectBackup, type SecretBackup } from "./resource";
+import { nameFilter, type NameFilter } from "./secret-patterns";
+import { listVaultObjects, programCredential, type ListedObject } from "./vault-listing";
+import { VaultError } from "./errors";
+import { KINDS, OBJECT_KINDS, isObjectKind, type KindInfo, type ObjectKind } from "./kinds";
+import { apiVersionProblem, DEFAULT_API_VERSION, normalizeApiVersion, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
+
+/** Name patterns per kind; a kind left out takes the default (include everything, exclude nothing). */
+export type KindPatterns = Partial<Record<ObjectKind, string[]>>;
 
 /** The inputs of a `VaultBackup`. */
 export interface VaultBackupArgs {
@@ -15,20 +21,29 @@ export interface VaultBackupArgs {
      * listed while the program runs, so its URL must be known then.
      */
     vaultUrl: string;
-    /** Name patterns to back up (`*` any run of characters, `?` one; case-insensitive). Default: every secret. */
-    include?: string[];
-    /** Name patterns to leave out, applied after `include`. */
-    exclude?: string[];
-    /** Passed to every `SecretBackup`: folder, `file://` URL or Blob Storage container URL. Default `./secret-backups`. */
+    /**
+     * Which kinds of object to back up; default all three: `["secret", "key", "certificate"]`.
+     * When left out, a kind the identity may not list (403) is skipped with a warning, so a stack
+     * made when only secrets were backed up keeps working; when given, that 403 fails the program.
+     */
+    kinds?: ObjectKind[];
+    /**
+     * Name patterns to back up (`*` any run of characters, `?` one; case-insensitive): a list for
+     * every kind, or a list per kind (`{ secret: [...], key: [...] }`). Default: everything.
+     */
+    include?: string[] | KindPatterns;
+    /** Name patterns to leave out, applied after `include`: a list for every kind, or per kind. */
+    exclude?: string[] | KindPatterns;
+    /** Passed to every backup: folder, `file://` URL or Blob Storage container URL. Default `./secret-backups`. */
     destination?: pulumi.Input<string>;
-    /** Passed to every `SecretBackup`: a change in any value takes a new backup of every secret. */
+    /** Passed to every backup: a change in any value takes a new backup of every object. */
     triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
     /** Key Vault API version for listing and every backup; default `7.4`. A plain string. */
     apiVersion?: string;
     /**
-     * Also back up secrets whose current version is disabled (default false: they are skipped with
-     * a warning). Key Vault refuses to read a disabled secret (403 SecretDisabled); whether Backup
-     * Secret accepts one is not documented, so this is the way to find out without losing it silently.
+     * Also back up objects whose current version is disabled (default false: they are skipped with
+     * a warning). Key Vault refuses to read a disabled secret (403 SecretDisabled); whether backup
+     * accepts one is not documented, so this is the way to find out without losing it silently.
      */
     includeDisabled?: boolean;
 }
@@ -36,116 +51,252 @@ export interface VaultBackupArgs {
 /** The type token of `VaultBackup` components. */
 export const VAULT_BACKUP_TYPE = "pulumi-keyvault-backup:index:VaultBackup";
 
+/** What `VaultBackup.objects` tells about one backed-up object. */
+export interface BackedUpObject {
+    /** `file://` or `https://` URL of its newest backup. */
+    location: string;
+    /** Hex SHA-256 of that backup. */
+    sha256: string;
+    /** The object's version that backup holds (the newest then; "" when it could not be read). */
+    version: string;
+}
+
 interface VaultBackupData {
-    backups: Record<string, SecretBackup>;
-    skipped: string[];
+    byKind: Record<ObjectKind, Record<string, ObjectBackup>>;
+    skippedByKind: Record<ObjectKind, string[]>;
 }
 
 /**
- * Backs up every secret of a vault (optionally filtered by `include`/`exclude`) as one child
- * `SecretBackup` each, named `<name>/<secret name>` (see `childName`) so a secret keeps its backup across runs.
+ * Backs up every secret, key and certificate of a vault (optionally only some `kinds`, filtered by
+ * `include`/`exclude`) as one child backup resource each: `SecretBackup` named
+ * `<name>/<secret name>`, `KeyBackup` named `<name>/keys/<key name>`, `CertificateBackup` named
+ * `<name>/certificates/<certificate name>` (see `childName`), so each object keeps its backup across runs.
  *
  * The vault is listed while the program runs, with the same credential rules as the provider
- * (`azure-native:*` config, else the environment): the identity needs the secrets `list`
- * permission as well as `backup`. A secret added to the vault gets a backup on the next
- * `pulumi up`; a secret removed from the vault (or filtered out) drops its `SecretBackup`, whose
- * deletion keeps the backup files. Secrets whose current version is disabled are skipped with a
- * warning and listed in `skipped`, unless `includeDisabled` is set. The provider paces Backup Secret calls per vault, so a
- * large vault is not throttled into failure.
+ * (`azure-native:*` config, else the environment): the identity needs each kind's `list`
+ * permission as well as `backup`. Each child gets the listing's `updated` time, so an object that
+ * got a new version since its backup is backed up again by a plain `pulumi up`, and only that
+ * one. An object added to the vault gets a backup on the next `pulumi up`; one removed from the
+ * vault (or filtered out) drops its backup resource, whose deletion keeps the backup files.
+ * A certificate's managed key and secret are skipped (one info line with the count): the
+ * certificate's backup holds them. Objects whose current version is disabled are skipped with a
+ * warning (see `skipped`) unless `includeDisabled` is set. The provider paces backup calls per
+ * vault, so a large vault is not throttled into failure.
  */
 export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
-    /** The child backups by secret name, once the vault has been listed. */
+    /** The child secret backups by secret name, once the vault has been listed. */
     readonly backups: Promise<Record<string, SecretBackup>>;
+    /** The child backups by kind and object name, once the vault has been listed. */
+    readonly backupsByKind: Promise<Record<ObjectKind, Record<string, ObjectBackup>>>;
     /** The names of the secrets backed up, sorted. */
     readonly secretNames: pulumi.Output<string[]>;
     /** Secrets skipped because their current version is disabled, sorted. */
     readonly skipped: pulumi.Output<string[]>;
+    /** Objects skipped because their current version is disabled, by kind, sorted. */
+    readonly skippedByKind: pulumi.Output<Record<ObjectKind, string[]>>;
     /** Each backed-up secret's backup location (`file://` or `https://` URL), by secret name. */
     readonly locations: pulumi.Output<Record<string, string>>;
     /** Each backed-up secret's hex SHA-256 of its backup blob, by secret name. */
     readonly hashes: pulumi.Output<Record<string, string>>;
+    /** Per kind and object name: the newest backup's location and sha256, and the version it holds. */
+    readonly objects: pulumi.Output<Record<ObjectKind, Record<string, BackedUpObject>>>;
 
     /** Lists the vault and declares the backups; throws naming the input when `args` are malformed. */
     constructor(name: string, args: VaultBackupArgs, opts?: pulumi.ComponentResourceOptions) {
         super(VAULT_BACKUP_TYPE, name, checkedArgs(args), opts);
         const data = this.getData();
-        this.backups = data.then((d) => d.backups);
-        this.secretNames = pulumi.output(data.then((d) => Object.keys(d.backups)));
-        this.skipped = pulumi.output(data.then((d) => d.skipped));
-        this.locations = pulumi.output(data.then((d) => collect(d.backups, (b) => b.location)));
-        this.hashes = pulumi.output(data.then((d) => collect(d.backups, (b) => b.sha256)));
+        this.backupsByKind = data.then((d) => d.byKind);
+        this.backups = data.then((d) => d.byKind.secret as Record<string, SecretBackup>);
+        this.secretNames = pulumi.output(data.then((d) => Object.keys(d.byKind.secret)));
+        this.skipped = pulumi.output(data.then((d) => d.skippedByKind.secret));
+        this.skippedByKind = pulumi.output(data.then((d) => d.skippedByKind));
+        this.locations = pulumi.output(data.then((d) => collect(d.byKind.secret, (b) => b.location)));
+        this.hashes = pulumi.output(data.then((d) => collect(d.byKind.secret, (b) => b.sha256)));
+        this.objects = pulumi.output(data.then((d) => objectsOutput(d.byKind)));
     }
 
     /** Lists the vault and creates the children; runs once, from Pulumi's component constructor. */
     protected override async initialize(args: pulumi.Inputs, _opts?: pulumi.ComponentResourceOptions, name?: string): Promise<VaultBackupData> {
-        const a = args as CheckedArgs;
+        const a = derived(args as CheckedArgs);
         const config = { get: (key: string) => pulumi.runtime.getConfig(key) };
-        const listed = await listVaultSecrets(a.vaultUrl, a.apiVersion, programCredential(config));
-        const filter = nameFilter(a.include, a.exclude);
-        const chosen = listed.filter((s) => filter.accepts(s.name));
-        const skipped = a.includeDisabled ? [] : chosen.filter((s) => !s.enabled).map((s) => s.name);
-        const backups: Record<string, SecretBackup> = {};
-        for (const s of chosen.filter((x) => a.includeDisabled || x.enabled)) {
-            backups[s.name] = new SecretBackup(
-                childName(name!, s.name),
-                { vaultUrl: a.vaultUrl, secretName: s.name, destination: a.destination, triggers: a.triggers, apiVersion: a.apiVersion },
-                { parent: this },
-            );
+        const credential = programCredential(config);
+        const listings = await Promise.all(a.kinds.map((k) => this.list(a, KINDS[k], credential)));
+        const byKind = emptyByKind<Record<string, ObjectBackup>>(() => ({}));
+        const skippedByKind = emptyByKind<string[]>(() => []);
+        const counts: string[] = [];
+        let managed = 0;
+        let chosenCount = 0;
+        for (const [i, kindName] of a.kinds.entries()) {
+            const listed = listings[i];
+            if (!listed) continue;
+            const kind = KINDS[kindName];
+            const filter = a.filters[kindName];
+            const own = listed.filter((o) => !o.managed);
+            managed += listed.length - own.length;
+            const chosen = own.filter((o) => filter.accepts(o.name));
+            skippedByKind[kindName] = a.includeDisabled ? [] : chosen.filter((o) => !o.enabled).map((o) => o.name);
+            for (const o of chosen.filter((x) => a.includeDisabled || x.enabled)) {
+                byKind[kindName][o.name] = newObjectBackup(kind, childName(name!, o.name, kindName), o.name, childArgs(a, o), { parent: this });
+            }
+            counts.push(`${listed.length} ${listed.length === 1 ? kind.noun : kind.plural}`);
+            chosenCount += Object.keys(byKind[kindName]).length;
         }
-        this.report(a, listed.length, Object.keys(backups).length, skipped, filter.unmatchedIncludes(listed.map((s) => s.name)));
+        this.report(a, counts, chosenCount, managed, skippedByKind, listings);
+        const objects = objectsOutput(byKind);
         this.registerOutputs({
-            secretNames: Object.keys(backups),
-            skipped,
-            locations: collect(backups, (b) => b.location),
-            hashes: collect(backups, (b) => b.sha256),
+            secretNames: Object.keys(byKind.secret),
+            skipped: skippedByKind.secret,
+            locations: collect(byKind.secret, (b) => b.location),
+            hashes: collect(byKind.secret, (b) => b.sha256),
+            objects,
         });
-        return { backups, skipped };
+        return { byKind, skippedByKind };
     }
 
-    private report(a: CheckedArgs, listed: number, chosen: number, skipped: string[], unmatched: string[]): void {
-        pulumi.log.info(`${a.vaultUrl}: ${listed} secrets listed, ${chosen} backed up`, this);
-        if (skipped.length) {
-            pulumi.log.warn(`not backed up because their current version is disabled (set includeDisabled to try them): ${skipped.join(", ")}`, this);
+    /** One kind's listing; undefined (with a warning) when `kinds` was left out and the identity may not list this kind. */
+    private async list(a: DerivedArgs, kind: KindInfo, credential: ReturnType<typeof programCredential>): Promise<ListedObject[] | undefined> {
+        try {
+            return await listVaultObjects(kind, a.vaultUrl, a.apiVersion, credential);
+        } catch (e) {
+            if (a.kindsGiven || kind.kind === "secret" || !(e instanceof VaultError) || e.facts.status !== 403) throw e;
+            pulumi.log.warn(
+                `${a.vaultUrl}: ${kind.plural} are not backed up: the identity may not list them (${e.message.split("\n")[0]}). ` +
+                `Grant it the ${kind.plural} "list" and "backup" permissions, or set kinds to say which kinds to back up.`,
+                this,
+            );
+            return undefined;
         }
-        if (unmatched.length) pulumi.log.warn(`include patterns that match no secret in ${a.vaultUrl}: ${unmatched.join(", ")}`, this);
+    }
+
+    private report(a: DerivedArgs, counts: string[], chosen: number, managed: number, skipped: Record<ObjectKind, string[]>, listings: Array<ListedObject[] | undefined>): void {
+        // A preview takes no backup: say what is planned, not what was done.
+        const plan = pulumi.runtime.isDryRun() ? `${chosen} to back up when new or changed (a preview takes no backup)` : `${chosen} kept backed up (each backed up when new or changed)`;
+        pulumi.log.info(`${a.vaultUrl}: listed ${counts.join(", ") || "nothing"}; ${plan}`, this);
+        if (managed) {
+            pulumi.log.info(`${managed} managed ${managed === 1 ? "key or secret" : "keys and secrets"} skipped: each belongs to a certificate, whose backup holds it`, this);
+        }
+        const disabled = a.kinds.flatMap((k) => skipped[k].map((n) => (k === "secret" ? n : `${KINDS[k].noun} ${n}`)));
+        if (disabled.length) {
+            pulumi.log.warn(`not backed up because their current version is disabled (set includeDisabled to try them): ${disabled.join(", ")}`, this);
+        }
+        const unmatched = a.unmatchedIncludes(listings);
+        if (unmatched.length) pulumi.log.warn(`include patterns that match nothing in ${a.vaultUrl}: ${unmatched.join(", ")}`, this);
     }
 }
 
 /**
- * The child resource name for `secretName`: stable across runs, and unique across components
- * because `/` cannot occur in a secret name (with `-`, "a" + "b-c" and "a-b" + "c" would collide).
+ * The child resource name for the object `objectName` of `kind`: `<component>/<secret>` for
+ * secrets (as before keys and certificates existed, so existing children keep their URNs),
+ * `<component>/keys/<key>` and `<component>/certificates/<certificate>` for the others. Stable
+ * across runs, and unique because `/` cannot occur in an object name (with `-`, "a" + "b-c" and
+ * "a-b" + "c" would collide).
  */
-export function childName(componentName: string, secretName: string): string {
-    return `${componentName}/${secretName}`;
+export function childName(componentName: string, objectName: string, kind: ObjectKind = "secret"): string {
+    return kind === "secret" ? `${componentName}/${objectName}` : `${componentName}/${KINDS[kind].plural}/${objectName}`;
 }
 
+/**
+ * The component's inputs after checking: plain data only (they are registered as the component's
+ * inputs), and only the keys `VaultBackup` registered before keys and certificates existed, plus
+ * `kinds` when given, so an existing stack's component shows no change.
+ */
 interface CheckedArgs {
     vaultUrl: string;
-    include?: string[];
-    exclude?: string[];
+    kinds?: ObjectKind[];
+    include?: string[] | KindPatterns;
+    exclude?: string[] | KindPatterns;
     destination?: pulumi.Input<string>;
     triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
     apiVersion: ApiVersion;
     includeDisabled: boolean;
 }
 
+/** What `initialize` works with: the checked inputs, the kinds to list and each kind's name filter. */
+interface DerivedArgs extends CheckedArgs {
+    kinds: ObjectKind[];
+    kindsGiven: boolean;
+    filters: Record<ObjectKind, NameFilter>;
+    unmatchedIncludes: (listings: Array<ListedObject[] | undefined>) => string[];
+}
+
+function derived(a: CheckedArgs): DerivedArgs {
+    const kinds = checkedKinds(a.kinds);
+    const filters = emptyByKind<NameFilter>((k) => nameFilter(patternsFor(a.include, "include", k), patternsFor(a.exclude, "exclude", k)));
+    const unmatchedIncludes = (listings: Array<ListedObject[] | undefined>): string[] => {
+        const names = (k: ObjectKind): string[] => listings[kinds.indexOf(k)]?.map((o) => o.name) ?? [];
+        if (a.include === undefined || Array.isArray(a.include)) return filters.secret.unmatchedIncludes(kinds.flatMap(names));
+        return kinds.flatMap((k) => filters[k].unmatchedIncludes(names(k)).map((p) => `${p} (${KINDS[k].plural})`));
+    };
+    return { ...a, kinds, kindsGiven: a.kinds !== undefined, filters, unmatchedIncludes };
+}
+
+function childArgs(a: DerivedArgs, o: ListedObject): Record<string, unknown> {
+    const args: Record<string, unknown> = { vaultUrl: a.vaultUrl, destination: a.destination, triggers: a.triggers, apiVersion: a.apiVersion };
+    if (o.updatedOn) args.sourceUpdatedOn = o.updatedOn;
+    return args;
+}
+
 function checkedArgs(args: VaultBackupArgs): CheckedArgs {
+    if (pulumi.Output.isInstance(args?.vaultUrl) || (args?.vaultUrl as unknown) instanceof Promise) {
+        throw new Error(
+            "VaultBackup: vaultUrl must be a plain string, not an Output or a Promise: VaultBackup lists the vault while the program runs, " +
+            "to decide which backups exist, and an Output has no value then. Pass the URL as a string (from stack config, for example), " +
+            "or back up single objects with SecretBackup, KeyBackup or CertificateBackup, which accept Outputs.",
+        );
+    }
     const urlProblem = vaultUrlProblem(args?.vaultUrl);
     if (urlProblem) throw new Error(`VaultBackup: vaultUrl: ${urlProblem}`);
     const apiVersion = args.apiVersion ?? DEFAULT_API_VERSION;
     const versionProblem = apiVersionProblem(apiVersion);
     if (versionProblem) throw new Error(`VaultBackup: apiVersion: ${versionProblem}`);
-    nameFilter(args.include, args.exclude); // throws naming the bad pattern, before anything is listed
-    const checked: CheckedArgs = { vaultUrl: normalizeVaultUrl(args.vaultUrl), apiVersion: apiVersion as ApiVersion, includeDisabled: args.includeDisabled === true };
+    const checked: CheckedArgs = { vaultUrl: normalizeVaultUrl(args.vaultUrl), apiVersion: normalizeApiVersion(apiVersion)!, includeDisabled: args.includeDisabled === true };
+    if (args.kinds !== undefined) checked.kinds = args.kinds;
     if (args.include !== undefined) checked.include = args.include;
     if (args.exclude !== undefined) checked.exclude = args.exclude;
+    derived(checked); // throws naming the bad kind or pattern, before anything is listed
     if (args.destination !== undefined) checked.destination = args.destination;
     if (args.triggers !== undefined) checked.triggers = args.triggers;
     return checked;
 }
 
-function collect(backups: Record<string, SecretBackup>, pick: (b: SecretBackup) => pulumi.Output<string>): pulumi.Output<Record<string, string>> {
+function checkedKinds(kinds: unknown): ObjectKind[] {
+    if (kinds === undefined) return [...OBJECT_KINDS];
+    const what = `use a list of ${OBJECT_KINDS.map((k) => `"${k}"`).join(", ")}`;
+    if (!Array.isArray(kinds) || kinds.length === 0) throw new Error(`VaultBackup: kinds must be a non-empty list; ${what}`);
+    kinds.forEach((k, i) => {
+        if (!isObjectKind(k)) throw new Error(`VaultBackup: kinds[${i}] ${JSON.stringify(k)} is not an object kind; ${what}`);
+        if (kinds.indexOf(k) !== i) throw new Error(`VaultBackup: kinds names "${k}" twice`);
+    });
+    // Listed and backed up in the table's order, whatever order they were given in.
+    return OBJECT_KINDS.filter((k) => kinds.includes(k));
+}
+
+/** The patterns of `input` that apply to `kind`: the list itself, or the kind's entry; undefined for the default. */
+function patternsFor(patterns: string[] | KindPatterns | undefined, input: string, kind: ObjectKind): string[] | undefined {
+    if (patterns === undefined || Array.isArray(patterns)) return patterns;
+    if (typeof patterns !== "object" || patterns === null) throw new Error(`VaultBackup: ${input} must be a list of name patterns, or one list per kind`);
+    for (const k of Object.keys(patterns)) {
+        if (!isObjectKind(k)) throw new Error(`VaultBackup: ${input}.${k} is not an object kind; use ${OBJECT_KINDS.join(", ")}`);
+    }
+    return patterns[kind];
+}
+
+function emptyByKind<T>(make: (kind: ObjectKind) => T): Record<ObjectKind, T> {
+    return Object.fromEntries(OBJECT_KINDS.map((k) => [k, make(k)])) as Record<ObjectKind, T>;
+}
+
+function collect(backups: Record<string, ObjectBackup>, pick: (b: ObjectBackup) => pulumi.Output<string>): pulumi.Output<Record<string, string>> {
     const out: Record<string, pulumi.Output<string>> = {};
     for (const [k, b] of Object.entries(backups)) out[k] = pick(b);
     return pulumi.all(out);
+}
+
+function objectsOutput(byKind: Record<ObjectKind, Record<string, ObjectBackup>>): pulumi.Output<Record<ObjectKind, Record<string, BackedUpObject>>> {
+    return pulumi.all(emptyByKind((k) => {
+        const out: Record<string, pulumi.Output<BackedUpObject>> = {};
+        for (const [n, b] of Object.entries(byKind[k])) {
+            out[n] = pulumi.all([b.location, b.sha256, b.version]).apply(([location, sha256, version]) => ({ location, sha256, version: version ?? "" }));
+        }
+        return pulumi.all(out);
+    })) as pulumi.Output<Record<ObjectKind, Record<string, BackedUpObject>>>;
 }

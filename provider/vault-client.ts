@@ -24,7 +24,7 @@ export interface VaultClientSettings {
 }
 
 /** Default wait for one Backup Secret answer: generous for a 500-version secret, finite for a vault that never answers. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 
 /** Microsoft's advice for Key Vault throttling: exponential back-off from one second. */
 export const DEFAULT_THROTTLE_BACKOFF_MS = [1000, 2000, 4000, 8000, 16000];
@@ -81,9 +81,9 @@ export interface BackupResult {
 
 /**
  * A token bucket: `capacity` tokens refilled continuously at `perMs` per ms. The burst is a tenth
- * of the 10 s budget so that no 10 s window can exceed burst + budget.
+ * of the 10 s budget so that no 10 s window can exceed burst + budget. Use `pacerFor` to build one.
  */
-class TokenBucket {
+export class TokenBucket {
     private tokens: number;
     private last = Date.now();
     private queue: Promise<void> = Promise.resolve();
@@ -108,6 +108,14 @@ class TokenBucket {
             await this.sleep(Math.ceil((1 - this.tokens) / this.perMs));
         }
     }
+}
+
+/**
+ * The pacing of one vault: at most `per10Seconds` operations in any 10 s (a burst of a tenth of
+ * it, then spread evenly). Backups use the "other transactions" budget; restores the creations one.
+ */
+export function pacerFor(per10Seconds: number, sleep: (ms: number) => Promise<void> = realSleep): TokenBucket {
+    return new TokenBucket(Math.max(1, Math.floor(per10Seconds / 10)), per10Seconds / 10_000, sleep);
 }
 
 /**
@@ -244,8 +252,7 @@ export class VaultClients {
     private bucket(vaultUrl: string): TokenBucket {
         let bucket = this.buckets.get(vaultUrl);
         if (!bucket) {
-            const budget = this.settings.operationsPer10Seconds;
-            bucket = new TokenBucket(Math.max(1, Math.floor(budget / 10)), budget / 10_000, this.settings.sleep);
+            bucket = pacerFor(this.settings.operationsPer10Seconds, this.settings.sleep);
             this.buckets.set(vaultUrl, bucket);
         }
         return bucket;

@@ -1,10 +1,13 @@
 /**
  * Verify a stored backup: read it from its location (a file or a blob), compare its SHA-256 with
- * the expected one when given, and check its framing as a Key Vault secret backup. Shared by
- * `secret-backup verify`, `restoreBackup` and the package's exports.
+ * the expected one when given, and check its framing as a Key Vault backup of its kind (secret,
+ * key or certificate: from the caller, else the file or blob name, else the blob's tag). Shared
+ * by `secret-backup verify`, `restoreBackup` and the package's exports.
  */
 import type { TokenCredential } from "@azure/identity";
-import { FramingError, parseBackupFraming, BackupFraming } from "./backup-framing";
+import { FramingError, backupTagKinds, parseBackupFraming, BackupFraming } from "./backup-framing";
+import { parseBackupObjectName } from "./destinations/destination";
+import { KINDS, isObjectKind, type ObjectKind } from "./kinds";
 import { readBackupBytes } from "./backup-location";
 import { sha256Hex } from "./destinations/destination";
 import { BackupInputError, BackupVerificationError } from "./backup-errors";
@@ -17,6 +20,14 @@ export interface VerifyOptions {
     sha256?: string;
     /** Credential for Blob Storage locations; by default the same one the provider uses. */
     credential?: TokenCredential;
+    /**
+     * What the backup holds. By default the file or blob name tells (`...key.kvbackup`,
+     * `...certificate.kvbackup`, else a secret); needed only for a renamed key or certificate
+     * backup, whose tag is shared by both kinds.
+     */
+    kind?: ObjectKind;
+    /** Expected start of the hex SHA-256 (the 12 digits in a backup's file or blob name); checked when given. */
+    sha256Prefix?: string;
 }
 
 /** What a successful verification found; none of it secret. */
@@ -27,6 +38,8 @@ export interface VerifiedBackup extends BackupFraming {
     sha256: string;
     /** Size of the stored bytes. */
     sizeBytes: number;
+    /** What the backup holds; absent when only "key or certificate" can be told (a renamed file, no `kind` given). */
+    kind?: ObjectKind;
 }
 
 /**
@@ -56,14 +69,44 @@ export async function loadVerifiedBackup(
             `Backup ${url} hashes to ${sha256}, not the expected ${expected}: it changed since it was written, or it is another backup.`,
         );
     }
+    const prefix = options.sha256Prefix?.toLowerCase();
+    if (prefix !== undefined && !sha256.startsWith(prefix)) {
+        throw new BackupVerificationError(
+            "hash-mismatch",
+            url,
+            `Backup ${url} hashes to ${sha256}, but its name says ${prefix}...: it changed since it was written, or it is another backup under this name.`,
+        );
+    }
+    const kind = backupKind(url, bytes, options.kind);
     let framing: BackupFraming;
     try {
-        framing = parseBackupFraming(bytes);
+        framing = parseBackupFraming(bytes, kind ?? "key");
     } catch (e) {
         if (!(e instanceof FramingError)) throw e;
-        throw new BackupVerificationError("damaged", url, `Backup ${url} is not a usable Key Vault secret backup: ${e.message}.`);
+        const what = kind ? KINDS[kind].noun : "key or certificate";
+        throw new BackupVerificationError("damaged", url, `Backup ${url} is not a usable Key Vault ${what} backup: ${e.message}.`);
     }
-    return { report: { location: url, sha256, sizeBytes: bytes.length, ...framing }, bytes };
+    const report: VerifiedBackup = { location: url, sha256, sizeBytes: bytes.length, ...framing };
+    if (kind) report.kind = kind;
+    return { report, bytes };
+}
+
+/**
+ * The kind a backup holds: `given`, else what its name says (`parseBackupObjectName`), else its
+ * tag when only one kind uses it (secrets); undefined for a renamed key or certificate backup.
+ * Throws `BackupInputError` when `given` is not a kind or contradicts the name.
+ */
+function backupKind(url: string, bytes: Uint8Array, given: ObjectKind | undefined): ObjectKind | undefined {
+    if (given !== undefined && !isObjectKind(given)) {
+        throw new BackupInputError("kind", `kind ${JSON.stringify(given)} is not an object kind; use one of ${Object.keys(KINDS).join(", ")}`);
+    }
+    const named = parseBackupObjectName(decodeURIComponent(url.split("/").pop() ?? ""))?.kind;
+    if (given && named && given !== named) {
+        throw new BackupInputError("kind", `kind is "${given}" but the backup's name says it holds a ${named} (${url}); leave kind out or pick the right file`);
+    }
+    if (given ?? named) return given ?? named;
+    const tagged = backupTagKinds(bytes);
+    return tagged.length === 1 ? tagged[0] : tagged.length === 0 ? "secret" : undefined;
 }
 
 function normaliseSha256(sha256: string | undefined): string | undefined {

@@ -2,7 +2,8 @@
  * The test entry point behind `npm test`: makes (once) the local CA that every test emulator and
  * Azurite certificate chains to, re-runs itself with `NODE_EXTRA_CA_CERTS` pointing at it so every
  * client here and in child processes verifies TLS for real, then runs mocha on the compiled tests
- * and prints `tests: N passed, N failed, N skipped` from the runner's own counts.
+ * and prints `tests: N passed, N failed, N skipped` from the runner's own counts. The Azure CLI and
+ * other machine credentials are kept out (see `isolateFromMachineCredentials`).
  *
  * Usage: node dist/test/run.js [--grep PATTERN] [files...]
  */
@@ -13,7 +14,19 @@ import { testCaDir } from "./helpers/paths";
 import { loadOrCreateCa } from "../emulator/tls";
 import { rerunTrustingCa } from "../scripts/trust-ca";
 
+/**
+ * Makes the tests independent of the machine's Azure sign-in, for this process and every child it
+ * starts (provider host, `secret-backup`, the demo): no `AZURE_*` setting of the user's shell
+ * leaks in, and `DefaultAzureCredential` tries only the environment (the tests give credentials
+ * explicitly), never the Azure CLI, developer tools or a managed identity of the machine.
+ */
+function isolateFromMachineCredentials(env: NodeJS.ProcessEnv): void {
+    for (const key of Object.keys(env)) if (key.startsWith("AZURE_")) delete env[key];
+    env.AZURE_TOKEN_CREDENTIALS = "EnvironmentCredential";
+}
+
 async function main(): Promise<void> {
+    isolateFromMachineCredentials(process.env);
     const ca = await loadOrCreateCa(testCaDir);
     rerunTrustingCa(ca.caCertPath);
     const args = process.argv.slice(2);

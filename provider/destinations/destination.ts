@@ -54,10 +54,20 @@ export interface Destination {
  * without the state. `parseBackupObjectName` reads a name back.
  */
 export function backupObjectName(record: BackupRecord): string {
-    const host = new URL(record.vaultUrl).host.replace(/[^0-9A-Za-z.-]/g, "_");
+    const host = vaultHostKey(record.vaultUrl);
     const time = record.backedUpAt.replace(/[-:.]/g, "");
     const kind = record.kind && record.kind !== "secret" ? `.${record.kind}` : "";
     return `${host}_${record.secretName}_${time}_${record.sha256.slice(0, 12)}${kind}.kvbackup`;
+}
+
+/**
+ * A vault as backup names spell it: the URL's host with anything but letters, digits, dots and
+ * hyphens turned into `_` (`127.0.0.1:41234` becomes `127.0.0.1_41234`). Takes a vault URL or a
+ * bare host (as `secret-backup list --vault` accepts either).
+ */
+export function vaultHostKey(vault: string): string {
+    const host = /^[a-z][a-z0-9+.-]*:\/\//i.test(vault) ? new URL(vault).host : vault;
+    return host.replace(/[^0-9A-Za-z.-]/g, "_").toLowerCase();
 }
 
 /** What a backup's file or blob name says about it (see `backupObjectName`). */

@@ -7,10 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { startEmulator, type RunningEmulator } from "../../emulator";
-import { DEMO_SECRETS, DEMO_VAULT, demoPaths, demoRoot, demoSeed, loadSettings, type DemoPaths } from "./settings";
+import { DEMO_SECRETS, DEMO_VAULT, demoDestination, demoPaths, demoRoot, demoSeed, loadSettings, type DemoPaths } from "./settings";
 import { runDemoStack } from "./run-stack";
 import { backupTable } from "./table";
-import { emulatorClient, restoreIntoFreshVault } from "./restore-check";
+import { emulatorClient, restoreVaultIntoFreshVault } from "./restore-check";
+import { restoreTable } from "../../provider/recovery/commands";
 import { azureNativeConfig } from "../emulator-identity";
 
 const projectRoot = path.resolve(__dirname, "..", "..", "..");
@@ -33,7 +34,7 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
         const secrets = [];
         for (const name of DEMO_SECRETS) secrets.push({ name, version: String((await client.getSecret(name)).properties.version) });
         const rows = await runDemoStack(projectRoot, paths, {
-            program: { vaultUrl, secrets, destination: `./${path.relative(projectRoot, paths.backups)}` },
+            program: { vaultUrl, secrets, destination: demoDestination(projectRoot, paths.backups) },
             credentials: azureNativeConfig(emulator),
         }, { AZURE_AUTHORITY_HOST: emulator.authorityHost }, say);
         say();
@@ -41,9 +42,15 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
         say();
         const taken = rows.filter((r) => r.takenNow).length;
         say(taken ? `${taken} new backup(s), ${rows.length - taken} unchanged.` : "Nothing new to back up: no secret changed since the last run.");
-        const sample = rows.find((r) => r.secret === "db-password") ?? rows[0];
-        const check = await restoreIntoFreshVault({ ...sample, secretName: sample.secret, source: client, backupKey: settings.backupKey, tls });
-        say(`Restore check: restored "${sample.secret}" from ${path.basename(sample.location)} into a fresh vault; ` +
+        say(`Disaster drill: restoring the whole vault from ${path.relative(projectRoot, paths.backups)} alone into a fresh vault ` +
+            `(what "secret-backup restore --from ${path.relative(projectRoot, paths.backups)} --vault <url> --all" does):`);
+        say();
+        const check = await restoreVaultIntoFreshVault({
+            folder: paths.backups, sourceVaultUrl: vaultUrl, secretNames: DEMO_SECRETS, source: client, backupKey: settings.backupKey, tls,
+        });
+        say(restoreTable(check.result).trimEnd());
+        say();
+        say(`Restore check: restored all ${check.result.counts.restored} secrets into a fresh vault; ` +
             `all ${check.versions} versions came back with the same ids and values.`);
         say(`Run it again: nothing new is backed up unless a secret changed (try: npm run demo -- --rotate api-key).`);
     } finally {

@@ -87,6 +87,27 @@ describe("file destination", () => {
         assert.equal(await dest.verify(location, sha256Hex(blob)), "missing");
     });
 
+    it("verify throws for a location it cannot read (a folder in its place: EISDIR; no permission: EACCES), never 'missing'", async () => {
+        const dest = new FileDestination(root);
+        const blob = randomBytes(64);
+        const location = await dest.write(blob, record(blob));
+        const file = fileURLToPath(location);
+        fs.rmSync(file);
+        fs.mkdirSync(file);
+        await assert.rejects(dest.verify(location, sha256Hex(blob)), { code: "EISDIR" });
+        fs.rmdirSync(file);
+        fs.writeFileSync(file, blob, { mode: 0o600 });
+        // Root reads any file whatever its mode, so the refusal comes from a stub (a disk error in all but name).
+        const readFile = fs.promises.readFile.bind(fs.promises);
+        sinon.stub(fs.promises, "readFile").callsFake(async (p, o) => {
+            if (String(p) === file) throw Object.assign(new Error(`EACCES: permission denied, open '${file}'`), { code: "EACCES" });
+            return readFile(p, o);
+        });
+        await assert.rejects(dest.verify(location, sha256Hex(blob)), { code: "EACCES" });
+        sinon.restore();
+        assert.equal(await dest.verify(location, sha256Hex(blob)), "ok");
+    });
+
     for (const [step, stub] of [
         ["the write (disk full)", (proto: object) => sinon.stub(proto as { writeFile: () => Promise<void> }, "writeFile").rejects(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }))],
         ["the fsync", (proto: object) => sinon.stub(proto as { sync: () => Promise<void> }, "sync").rejects(Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" }))],
@@ -127,18 +148,30 @@ describe("file destination", () => {
         assert.deepEqual(fs.readdirSync(root), []);
     });
 
-    it("folderProblem: a writable or creatable folder is fine; a file, or an unwritable parent, is not", async () => {
+    it("folderProblem: a writable or creatable folder is fine; a file in place of the folder or of a parent is not", async () => {
         fs.mkdirSync(root, { recursive: true });
         assert.equal(await folderProblem(root), undefined);
         assert.equal(await folderProblem(path.join(root, "not", "yet")), undefined);
         fs.writeFileSync(path.join(root, "f"), "x");
         assert.match((await folderProblem(path.join(root, "f"))) ?? "", /exists and is not a folder/);
-        assert.match((await folderProblem(path.join(root, "f", "below"))) ?? "", /is not a folder/);
-        if (process.getuid?.() !== 0) {
-            fs.mkdirSync(path.join(root, "ro"), { mode: 0o500 });
-            assert.match((await folderProblem(path.join(root, "ro", "x"))) ?? "", /not writable/);
-            fs.chmodSync(path.join(root, "ro"), 0o700);
+        assert.match((await folderProblem(path.join(root, "f", "below"))) ?? "", new RegExp(`"${path.join(root, "f")}" exists and is not a folder`));
+        assert.match((await folderProblem(path.join(root, "f", "below", "deeper"))) ?? "", /exists and is not a folder/);
+    });
+
+    it("folderProblem: an unwritable parent folder is refused, naming it (as root too)", async () => {
+        const readonly = path.join(root, "ro");
+        fs.mkdirSync(readonly, { recursive: true, mode: 0o500 });
+        // Modes do not bind root; a refused access is what the rule reacts to, so as root it is stubbed.
+        if (process.getuid?.() === 0) {
+            const access = fs.promises.access.bind(fs.promises);
+            sinon.stub(fs.promises, "access").callsFake(async (p, m) => {
+                if (String(p) === readonly) throw Object.assign(new Error(`EACCES: permission denied, access '${readonly}'`), { code: "EACCES" });
+                return access(p, m);
+            });
         }
+        assert.equal(await folderProblem(path.join(readonly, "x")), `the folder "${readonly}" is not writable by this user`);
+        assert.equal(await folderProblem(root), undefined, "its writable parent is fine");
+        fs.chmodSync(readonly, 0o700);
     });
 
     it("folderProblem: a file:// URL carrying a password is refused without echoing the password", async () => {

@@ -90,7 +90,7 @@ describe("emulator: the service's errors", () => {
     });
 
     it("400 Malformed backup blob for a damaged blob and for tampered content", async () => {
-        await assertKeyVaultError(admin.restoreSecretBackup(new Uint8Array([1, 2, 3, 4])), errors.corruptBackup());
+        await assertKeyVaultError(admin.restoreSecretBackup(new Uint8Array([1, 2, 3, 4])), errors.invalidBackupVersion());
         const name = uniqueName("tamper");
         await admin.setSecret(name, "v");
         const blob = Buffer.from((await admin.backupSecret(name))!);
@@ -101,7 +101,9 @@ describe("emulator: the service's errors", () => {
         await assertKeyVaultError(admin.restoreSecretBackup(tampered), errors.invalidBackupVersion());
         const wrongTag = Buffer.from(blob);
         wrongTag[5] ^= 0x20;
-        await assertKeyVaultError(admin.restoreSecretBackup(wrongTag), errors.corruptBackup());
+        await assertKeyVaultError(admin.restoreSecretBackup(wrongTag), errors.invalidBackupVersion());
+        const badJwe = Buffer.concat([blob.subarray(0, 42), Buffer.from("not a jwe")]);
+        await assertKeyVaultError(admin.restoreSecretBackup(badJwe), errors.corruptBackup());
     });
 
     it("409 Conflict restoring while the name is active or soft-deleted, and setting a soft-deleted name", async () => {

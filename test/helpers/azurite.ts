@@ -31,8 +31,18 @@ export interface RunningAzurite {
 
 const READY_TIMEOUT_MS = 30_000;
 
+/** How to start Azurite. */
+export interface AzuriteOptions {
+    /**
+     * Runs Azurite's clock this many ms ahead (sinon's clock, preloaded): every token the emulator
+     * issues then looks expired to it, so it answers 403 AuthenticationFailed, as Storage does to a
+     * machine whose clock is wrong.
+     */
+    clockSkewMs?: number;
+}
+
 /** Starts Azurite; rejects with its output if it does not answer within 30 s. */
-export async function startAzurite(): Promise<RunningAzurite> {
+export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
     const started = Date.now();
     fs.mkdirSync(scratchRoot, { recursive: true });
     const dir = fs.mkdtempSync(path.join(scratchRoot, "azurite-"));
@@ -41,6 +51,7 @@ export async function startAzurite(): Promise<RunningAzurite> {
     fs.writeFileSync(path.join(dir, "key.pem"), cert.keyPem, { mode: 0o600 });
     const child = spawn(process.execPath, [require.resolve("azurite/dist/src/blob/main.js"), ...azuriteArgs(dir)], {
         cwd: dir,
+        env: options.clockSkewMs ? clockSkewEnv(options.clockSkewMs) : process.env,
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
     });
@@ -57,6 +68,11 @@ export async function startAzurite(): Promise<RunningAzurite> {
         await stop();
         throw e;
     }
+}
+
+function clockSkewEnv(ms: number): NodeJS.ProcessEnv {
+    const preload = path.join(__dirname, "..", "reliability", "clock-skew-preload.js");
+    return { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${preload}`.trim(), RELIABILITY_CLOCK_SKEW_MS: String(ms) };
 }
 
 function azuriteArgs(dir: string): string[] {

@@ -5,6 +5,8 @@
  */
 import * as assert from "node:assert/strict";
 import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets";
+import { KeyClient, type KeyClientOptions } from "@azure/keyvault-keys";
+import { CertificateClient, type CertificateClientOptions } from "@azure/keyvault-certificates";
 import { loadOrCreateCa } from "../../emulator/tls";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import type { KeyVaultError } from "../../emulator/errors";
@@ -31,12 +33,49 @@ export function secretClientFor(
     principalIndex = 0,
     options: SecretClientOptions = {},
 ): SecretClient {
-    const url = emulator.vaults[vaultName];
-    if (!url) throw new Error(`the emulator has no vault "${vaultName}" (it has ${Object.keys(emulator.vaults).join(", ")})`);
-    return new SecretClient(url, credentialFor(emulator, principalIndex), {
+    return new SecretClient(vaultUrlOf(emulator, vaultName), credentialFor(emulator, principalIndex), {
         disableChallengeResourceVerification: true,
         retryOptions: { maxRetries: 0 },
         ...options,
+    });
+}
+
+function vaultUrlOf(emulator: RunningEmulator, vaultName: string): string {
+    const url = emulator.vaults[vaultName];
+    if (!url) throw new Error(`the emulator has no vault "${vaultName}" (it has ${Object.keys(emulator.vaults).join(", ")})`);
+    return url;
+}
+
+/** A real `KeyClient` for `vaultName` as principal `principalIndex`, set up as `secretClientFor` (challenge check relaxed for loopback, no retries). */
+export function keyClientFor(emulator: RunningEmulator, vaultName: string, principalIndex = 0, options: KeyClientOptions = {}): KeyClient {
+    return new KeyClient(vaultUrlOf(emulator, vaultName), credentialFor(emulator, principalIndex), {
+        disableChallengeResourceVerification: true,
+        retryOptions: { maxRetries: 0 },
+        ...options,
+    });
+}
+
+/** A real `CertificateClient` for `vaultName` as principal `principalIndex`, set up as `secretClientFor`. */
+export function certificateClientFor(emulator: RunningEmulator, vaultName: string, principalIndex = 0, options: CertificateClientOptions = {}): CertificateClient {
+    return new CertificateClient(vaultUrlOf(emulator, vaultName), credentialFor(emulator, principalIndex), {
+        disableChallengeResourceVerification: true,
+        retryOptions: { maxRetries: 0 },
+        ...options,
+    });
+}
+
+/**
+ * Asserts that `action` fails with exactly this status, code and message (recorded text, written
+ * literally by the caller), as the SDK's RestError reports them.
+ */
+export async function assertServiceError(action: Promise<unknown>, status: number, code: string, message: string | RegExp): Promise<void> {
+    await assert.rejects(action, (e: unknown) => {
+        const err = e as { statusCode?: number; code?: string; message?: string };
+        assert.equal(err.statusCode, status, `status of: ${err.message}`);
+        assert.equal(err.code, code);
+        if (typeof message === "string") assert.equal(err.message, message);
+        else assert.match(String(err.message), message);
+        return true;
     });
 }
 

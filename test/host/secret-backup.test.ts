@@ -9,9 +9,11 @@ import { azureNativeConfig, secretClientFor, startTestEmulator, uniqueName } fro
 import { LocalEngine, OperationResult, ProviderHost, ResourceState, assertGone, dynamicOps } from "../helpers/host";
 import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
+import { fakeAzOnPath } from "../helpers/fake-az";
 
 // SecretBackup driven the way `pulumi preview/up/refresh/destroy` drive it: the root program run
-// under mocks, every call through the real dynamic-provider host over gRPC, against the emulator.
+// by @pulumi/pulumi's own runner (cmd/run), every call through the real dynamic-provider host over
+// gRPC, against the emulator.
 const VAULT = "hostlife";
 const TYPE = "pulumi-nodejs:dynamic/keyvault:SecretBackup";
 const rootProgram = path.join(repoRoot, "dist", "program", "index.js");
@@ -95,7 +97,7 @@ describe("SecretBackup through the real provider host", function () {
             assert.equal(outs.secretName, secretName);
             assert.equal(outs.apiVersion, "7.4");
             assert.match(String(outs.backedUpAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-            assert.match(String(outs.requestId), /\S/);
+            assert.match(outs.requestId as string, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
             const exported = (up.exports.backups as Record<string, Record<string, unknown>>)[secretName];
             assert.deepEqual(exported, { location: outs.location, sha256: outs.sha256, sizeBytes: outs.sizeBytes });
             assert.match(up.hostStdout, new RegExp(`backed up secret "${secretName}": \\d+ bytes, sha256 ${String(outs.sha256).slice(0, 12)}`));
@@ -220,6 +222,26 @@ describe("SecretBackup through the real provider host", function () {
         assert.match(up.error ?? "", /HTTP 403, code Forbidden.*\nWhat to do: grant the identity the secrets "backup" permission/s);
         assert.ok(!(up.error ?? "").includes(emulator.principals[1].clientSecret));
         assert.ok(!(up.hostStdout + up.hostStderr).includes(emulator.principals[1].clientSecret));
+    });
+
+    it("without a configured credential the host says so, and never consults an Azure CLI on PATH", async () => {
+        const secretName = uniqueName("nocred");
+        await client.setSecret(secretName, "value");
+        const folder = uniqueFolder("host-nocred");
+        const az = fakeAzOnPath();
+        try {
+            const stack = new LocalEngine({
+                projectRoot: repoRoot, project: "keyvault-backup", stack: uniqueName("st"), program: rootProgram,
+                config: { "keyvault-backup:vaultUrl": vaultUrl, "keyvault-backup:secrets": JSON.stringify([secretName]), "keyvault-backup:destination": folder },
+                env: { AZURE_AUTHORITY_HOST: emulator.authorityHost, ...az.env },
+            });
+            const up = await stack.up();
+            assert.match(up.error ?? "", /failed \(code CredentialUnavailableError\): .*\nWhat to do: no usable Azure credential/s);
+            assert.deepEqual(az.calls(), [], "the fake az first on the host's PATH was not called");
+            assert.deepEqual(filesIn(folder), []);
+        } finally {
+            az.remove();
+        }
     });
 
     it("bad input comes back from Check as failures, one per property, and preview shows them", async () => {

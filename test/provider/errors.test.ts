@@ -1,5 +1,8 @@
 import { strict as assert } from "node:assert";
-import { formatVaultError, factsFromError, VaultError, type VaultErrorFacts } from "../../provider/errors";
+import { factsFromError, VaultError, type VaultCallContext, type VaultErrorFacts } from "../../provider/errors";
+
+/** The message a failed call of `context` gets, as users see it on the thrown `VaultError`. */
+const formatVaultError = (context: VaultCallContext, facts: VaultErrorFacts): string => new VaultError(context, facts).message;
 
 const context = { operation: "backup", vaultUrl: "https://myvault.vault.azure.net", secretName: "db-password" };
 
@@ -11,7 +14,7 @@ describe("Key Vault error messages", () => {
         ["403 AccessDenied", { status: 403, code: "Forbidden", innerCode: "AccessDenied" }, /grant the identity the secrets "backup" permission/],
         ["403 ForbiddenByRbac", { status: 403, code: "Forbidden", innerCode: "ForbiddenByRbac" }, /Microsoft\.KeyVault\/vaults\/secrets\/backup\/action/],
         ["403 ForbiddenByFirewall", { status: 403, code: "Forbidden", innerCode: "ForbiddenByFirewall" }, /vault's firewall/],
-        ["403 SecretDisabled", { status: 403, code: "Forbidden", innerCode: "SecretDisabled" }, /enable the secret "db-password"/],
+        ["403 SecretDisabled", { status: 403, code: "Forbidden", innerCode: "SecretDisabled" }, /enable the secret "db-password" \(Key Vault refused it because its current version is disabled\)/],
         ["404", { status: 404, code: "SecretNotFound" }, /check that the secret "db-password" exists/],
         ["409", { status: 409, code: "Conflict" }, /recover or purge it/],
         ["429", { status: 429, code: "Throttled" }, /the vault is throttling/],

@@ -54,6 +54,10 @@ describe("SecretBackup operations against the emulator", function () {
     function isChallenge(r: { status: number }): boolean {
         return r.status === 401;
     }
+    /** The api-version query of each authenticated Backup Secret request for `secretName`, as the vault received it. */
+    function backupApiVersions(secretName: string): string[] {
+        return emulator.requests().filter((r) => r.path === `/secrets/${secretName}/backup` && !isChallenge(r)).map((r) => r.apiVersion);
+    }
 
     before(async () => {
         emulator = await startTestEmulator({ vaults: ["demo", "restored"] });
@@ -101,6 +105,7 @@ describe("SecretBackup operations against the emulator", function () {
             assert.ok(!JSON.stringify(outs).includes(secretValues.at(-1)!), "no secret value in state");
             assert.ok(!JSON.stringify(outs).includes(bytes.toString("base64url").slice(0, 40)), "no blob in state");
             assert.equal(backupRequests(name), 1);
+            assert.deepEqual(backupApiVersions(name), ["7.4"], "the default API version is the one on the wire");
             assert.deepEqual(logs, [`info: backed up secret "${name}": ${bytes.length} bytes, sha256 ${outs.sha256.slice(0, 12)}, to ${outs.location}`]);
             process.stdout.write(`      (one backup against the emulator took ${elapsedMs} ms)\n`);
         });
@@ -118,6 +123,23 @@ describe("SecretBackup operations against the emulator", function () {
             const name = await newSecret("api76");
             const { outs } = await ops.create(inputs(name, { apiVersion: "7.6" }));
             assert.equal(outs.apiVersion, "7.6");
+            assert.deepEqual(backupApiVersions(name), ["7.6"]);
+        });
+
+        it("apiVersion given as a number (YAML config reads 7.4 as one) is accepted and kept as the string in check, diff, state and on the wire", async () => {
+            const name = await newSecret("apinum");
+            const checked = await ops.check({}, inputs(name, { apiVersion: 7.4 }));
+            assert.deepEqual(checked.failures, []);
+            assert.equal(checked.inputs.apiVersion, "7.4");
+            const { outs } = await ops.create(inputs(name, { apiVersion: 7.4 }));
+            assert.equal(outs.apiVersion, "7.4");
+            assert.deepEqual(backupApiVersions(name), ["7.4"]);
+            assert.deepEqual(await ops.diff(outs.location, outs, inputs(name, { apiVersion: 7.4 })), { changes: false, replaces: [], changedKeys: [] });
+            assert.deepEqual((await ops.diff(outs.location, { ...outs, apiVersion: 7.4 }, inputs(name))).changedKeys, [], "a state written with the number is the same backup");
+            assert.deepEqual((await ops.diff(outs.location, outs, inputs(name, { apiVersion: 7.5 }))).changedKeys, ["apiVersion"]);
+            const { outs: seven } = await ops.update(outs.location, outs, inputs(name, { apiVersion: 7 }));
+            assert.equal(seven.apiVersion, "7.0");
+            assert.deepEqual(backupApiVersions(name), ["7.4", "7.0"]);
         });
 
         it("refuses invalid inputs before calling the vault, naming each input", async () => {
@@ -381,10 +403,9 @@ describe("SecretBackup operations against the emulator", function () {
 
         it("per-vault pacing keeps a burst of backups under the vault's limit (without it the same burst is throttled)", async () => {
             // The vault allows 8 operations per 2 s; pacing at 20 per 10 s allows at most 2 + 4 in any 2 s.
-            emulator.faults.setThrottle({ operations: 8, windowMs: 2000 });
             const burst = async (pacing: string): Promise<{ names: string[]; settled: PromiseSettledResult<unknown>[] }> => {
                 const names = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(() => newSecret("paced")));
-                await new Promise((r) => setTimeout(r, 2100)); // let the set calls leave the vault's window
+                emulator.faults.setThrottle({ operations: 8, windowMs: 2000 }); // a fresh window: the set calls above do not count
                 ops.configure(configFor(0, { "secret-backup:vaultOperationsPer10Seconds": pacing }), { throttleBackoffMs: [] });
                 return { names, settled: await Promise.allSettled(names.map((n) => ops.create(inputs(n)))) };
             };
@@ -392,7 +413,6 @@ describe("SecretBackup operations against the emulator", function () {
             try {
                 const unpaced = await burst("100000");
                 assert.ok(ofNames(unpaced.names).some((r) => r.status === 429), "the vault's limit is real");
-                await new Promise((r) => setTimeout(r, 2100));
                 const started = Date.now();
                 const paced = await burst("20");
                 assert.deepEqual(paced.settled.filter((s) => s.status === "rejected"), []);

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import {
     UNKNOWN, SUPPORTED_API_VERSIONS, inputFailures, normalizeInputs, changedInputs,
-    vaultUrlProblem, secretNameProblem, apiVersionProblem, isLoopbackHost,
+    vaultUrlProblem, apiVersionProblem, isLoopbackHost,
 } from "../../provider/validate";
 
 describe("validate: SecretBackup inputs", () => {
@@ -42,7 +42,8 @@ describe("validate: SecretBackup inputs", () => {
     ];
     for (const [value, ok] of names) {
         it(`secretName ${JSON.stringify(value)?.slice(0, 20)}${String(value).length > 20 ? "…" : ""} (${String(value).length}): ${ok ? "accepted" : "rejected"}`, () => {
-            assert.equal(secretNameProblem(value) === undefined, ok, secretNameProblem(value));
+            const failures = inputFailures({ ...good, secretName: value }).filter((f) => f.property === "secretName");
+            assert.equal(failures.length === 0, ok, failures[0]?.reason);
         });
     }
 
@@ -50,7 +51,16 @@ describe("validate: SecretBackup inputs", () => {
         assert.ok(SUPPORTED_API_VERSIONS.includes("7.4"));
         for (const v of SUPPORTED_API_VERSIONS) assert.equal(apiVersionProblem(v), undefined, v);
     });
-    for (const bad of ["2016-10-01", "7.9", "latest", 7.4]) {
+    it("apiVersion as a number (what YAML config gives) is accepted and normalised to the string", () => {
+        assert.equal(apiVersionProblem(7.4), undefined);
+        assert.equal(normalizeInputs({ ...good, apiVersion: 7.4 }).apiVersion, "7.4");
+        assert.equal(normalizeInputs({ ...good, apiVersion: 7 }).apiVersion, "7.0");
+        assert.equal(normalizeInputs({ ...good, apiVersion: 7.6 }).apiVersion, "7.6");
+        assert.equal(normalizeInputs({ ...good, apiVersion: "7.5" }).apiVersion, "7.5");
+        assert.equal(normalizeInputs({ ...good, apiVersion: UNKNOWN }).apiVersion, UNKNOWN);
+        assert.deepEqual(inputFailures({ ...good, apiVersion: 7.4 }), []);
+    });
+    for (const bad of ["2016-10-01", "7.9", "latest", 7.9, 2025, "7.40"]) {
         it(`apiVersion ${JSON.stringify(bad)} is refused with the supported list`, () => {
             assert.match(apiVersionProblem(bad) ?? "", /is not an API version this provider supports; use one of 7\.0, .*7\.4/);
         });

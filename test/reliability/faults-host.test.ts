@@ -11,7 +11,7 @@ import { credentialFor, secretClientFor, startTestEmulator, uniqueName } from ".
 import { startAzurite, type RunningAzurite } from "../helpers/azurite";
 import { assertGone } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
-import { backupProblem, backupStack, filesIn, hashes, locationFile, makeUnwritable, providerHostPids, tally, waitFor, watchEmulator, watchFolder, watchSecret, watchTokens, type WatchedStack } from "./support";
+import { backupProblem, backupStack, filesIn, hashes, locationFile, providerHostPids, tally, waitFor, watchEmulator, watchFolder, watchSecret, watchTokens, type WatchedStack } from "./support";
 import type { SecretBackupArgs } from "../../provider/resource";
 
 // Faults injected through the emulator, Azurite and the file system while `pulumi up` runs through
@@ -60,7 +60,7 @@ describe("reliability: faults during a backup through the real provider host", f
         return name;
     }
 
-    /** The statuses the vault answered to Backup Secret of `secretName` with a token (0 = connection dropped). */
+    /** The statuses the vault answered to Backup Secret of `secretName` with a token (0 = no answer sent: the connection was dropped, or the call is still in flight). */
     function backupStatuses(secretName: string): number[] {
         return emulator.requests().filter((r) => r.path === `/secrets/${secretName}/backup` && r.status !== 401).map((r) => r.status);
     }
@@ -107,7 +107,7 @@ describe("reliability: faults during a backup through the real provider host", f
     }
 
     function survived(name: string, outcome: "backup verified" | "clean failure"): void {
-        tally.faults.push({ name, outcome, ok: true });
+        tally.faults.push({ name, outcome });
     }
 
     // Faults the provider rides out: each ends in a complete backup, and the vault saw exactly `statuses`.
@@ -157,27 +157,26 @@ describe("reliability: faults during a backup through the real provider host", f
         survived("vault not listening (host)", "clean failure");
     });
 
-    it("the destination turning read-only while the vault answers fails cleanly: no file, nothing in state", async function () {
-        const probe = uniqueFolder("faults-probe");
-        fs.mkdirSync(probe, { recursive: true });
-        const canUndo = makeUnwritable(probe);
-        if (!canUndo) this.skip(); // root without chattr +i: nothing makes a folder read-only for it
-        canUndo();
-        const name = await newSecret("readonly");
+    it("the destination folder turning into a file while the vault answers fails cleanly: no file, nothing in state (as root too)", async () => {
+        const name = await newSecret("unusable");
         emulator.faults.add({ vault: VAULT, operation: "backup", kind: "delay", ms: 2000, count: 1 });
         const stack = stackFor(name);
         const running = stack.up();
         await waitFor("the backup call to reach the vault", () => emulator.requests().some((r) => r.path === `/secrets/${name}/backup` && r.status === 0));
-        const undo = makeUnwritable(folder)!;
+        // Modes do not bind root, so the folder becomes unusable the way it can for anyone: a file takes its place.
+        const aside = `${folder}.aside`;
+        fs.renameSync(folder, aside);
+        fs.writeFileSync(folder, "not a folder");
         let up;
         try {
             up = await running;
         } finally {
-            undo();
+            fs.rmSync(folder);
+            fs.renameSync(aside, folder);
         }
         assert.deepEqual(backupStatuses(name), [200], "the vault answered; the write failed");
-        assertCleanFailure(stack, up.error, /writing the backup of secret "readonly-\w+" .* failed: (EACCES|EPERM).*\nWhat to do: make sure the destination exists, is writable/s);
-        survived("destination read-only during the write (host)", "clean failure");
+        assertCleanFailure(stack, up.error, /writing the backup of secret "unusable-\w+" .* failed: (EEXIST|ENOTDIR).*\nWhat to do: make sure the destination exists, is writable/s);
+        survived("destination folder replaced by a file during the write (host)", "clean failure");
     });
 
     it("a full disk (ENOSPC half-way through the write) fails cleanly: the partial temporary file is removed", async () => {
@@ -281,17 +280,7 @@ describe("reliability: faults during a backup through the real provider host", f
 
         it("Blob Storage answering 403 (an Azurite whose clock runs a day ahead refuses every token) fails cleanly", async function () {
             this.timeout(90_000);
-            const saved = process.env.NODE_OPTIONS;
-            process.env.NODE_OPTIONS = `${saved ?? ""} --require ${path.join(__dirname, "clock-skew-preload.js")}`.trim();
-            process.env.RELIABILITY_CLOCK_SKEW_MS = String(24 * 3600_000);
-            let skewed: RunningAzurite | undefined;
-            try {
-                skewed = await startAzurite();
-            } finally {
-                if (saved === undefined) delete process.env.NODE_OPTIONS;
-                else process.env.NODE_OPTIONS = saved;
-                delete process.env.RELIABILITY_CLOCK_SKEW_MS;
-            }
+            const skewed = await startAzurite({ clockSkewMs: 24 * 3600_000 });
             try {
                 const name = await newSecret("blob-403");
                 const stack = stackFor(name, { destination: `${skewed.accountUrl}/${uniqueName("refused")}` });

@@ -88,7 +88,7 @@ describe("reliability: long fault storms, with the waits shortened in-process", 
         await assertCleanFailure(name, /HTTP 429, code Throttled.*\nThe vault is throttling: all 6 attempts were answered 429, backing off 1, 2, 4, 8, 16 s between them\.\nWhat to do: the vault is throttling/s);
         assert.deepEqual(waits, [1000, 2000, 4000, 8000, 16000]);
         assert.deepEqual(statuses(name), [429, 429, 429, 429, 429, 429]);
-        tally.faults.push({ name: "429 storm beyond the back-off budget (in-process, waits recorded)", outcome: "clean failure", ok: true });
+        tally.faults.push({ name: "429 storm beyond the back-off budget (in-process, waits recorded)", outcome: "clean failure" });
     });
 
     it("a 429 storm that stops at the last step still succeeds: the fifth wait (16 s) is followed by one more try", async () => {
@@ -99,7 +99,7 @@ describe("reliability: long fault storms, with the waits shortened in-process", 
         assert.deepEqual(waits, [1000, 2000, 4000, 8000, 16000]);
         assert.deepEqual(statuses(name), [429, 429, 429, 429, 429, 200]);
         earlier = hashes(folder);
-        tally.faults.push({ name: "429 storm ending at the last back-off step (in-process)", outcome: "backup verified", ok: true });
+        tally.faults.push({ name: "429 storm ending at the last back-off step (in-process)", outcome: "backup verified" });
     });
 
     it("a 503 burst longer than the SDK's retries fails with Key Vault's status, code and request id", async () => {
@@ -107,7 +107,7 @@ describe("reliability: long fault storms, with the waits shortened in-process", 
         emulator.faults.add({ vault: VAULT, operation: "backup", kind: "status", status: 503, count: 10 });
         await assertCleanFailure(name, /failed \(HTTP 503, code ServiceUnavailable, request id [0-9a-f-]{36}\).*\nWhat to do: Key Vault had an internal error/s);
         assert.deepEqual(statuses(name), [503, 503, 503, 503], "the first try and 3 SDK retries");
-        tally.faults.push({ name: "503 burst beyond the SDK's retries (in-process)", outcome: "clean failure", ok: true });
+        tally.faults.push({ name: "503 burst beyond the SDK's retries (in-process)", outcome: "clean failure" });
     });
 
     it("connections dropped on every answer fail after two more tries, with nothing written", async () => {
@@ -116,7 +116,7 @@ describe("reliability: long fault storms, with the waits shortened in-process", 
         await assertCleanFailure(name, /backup of secret "drops-\w+" .* failed \(code PARSE_ERROR\): .*aborted/s);
         assert.deepEqual(statuses(name), [0, 0, 0]);
         assert.deepEqual(waits, [500, 1000]);
-        tally.faults.push({ name: "every answer dropped mid-response (in-process)", outcome: "clean failure", ok: true });
+        tally.faults.push({ name: "every answer dropped mid-response (in-process)", outcome: "clean failure" });
     });
 
     it("an answer slower than the client's timeout fails, saying the vault did not answer in time", async () => {
@@ -126,7 +126,7 @@ describe("reliability: long fault storms, with the waits shortened in-process", 
         const started = Date.now();
         await assertCleanFailure(name, /failed \(code ETIMEDOUT\): Key Vault did not answer within 0\.4 s\nWhat to do: could not reach/);
         assert.ok(Date.now() - started < 2400, `gave up after the timeout, not after the answer (${Date.now() - started} ms)`);
-        tally.faults.push({ name: "answer slower than the client's timeout (in-process, 0.4 s)", outcome: "clean failure", ok: true });
+        tally.faults.push({ name: "answer slower than the client's timeout (in-process, 0.4 s)", outcome: "clean failure" });
     });
 
     it("an answer slow but within the timeout completes", async () => {
@@ -137,6 +137,6 @@ describe("reliability: long fault storms, with the waits shortened in-process", 
         assert.equal(sha256File(fileURLToPath(outs.location)), outs.sha256);
         assert.equal(path.dirname(fileURLToPath(outs.location)), folder);
         earlier = hashes(folder);
-        tally.faults.push({ name: "answer slow but within the timeout (in-process)", outcome: "backup verified", ok: true });
+        tally.faults.push({ name: "answer slow but within the timeout (in-process)", outcome: "backup verified" });
     });
 });

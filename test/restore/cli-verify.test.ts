@@ -27,7 +27,7 @@ describe("secret-backup (child process): help, usage errors and verify", () => {
         assert.equal(fs.readFileSync(cliPath, "utf8").split("\n")[0], "#!/usr/bin/env node");
     });
 
-    for (const args of [["--help"], ["help"], ["verify", "--help"], ["restore", "--help"], ["restore", "-h"]]) {
+    for (const args of [["--help"], ["help"], ["verify", "--help"], ["restore", "--help"], ["restore", "-h"], ["list", "--help"], ["prune", "-h"]]) {
         it(`"${args.join(" ")}" prints usage with the exit codes and exits 0`, async () => {
             const run = await runSecretBackup(args);
             assert.equal(run.code, 0, run.stderr);
@@ -100,5 +100,29 @@ describe("secret-backup (child process): help, usage errors and verify", () => {
         assert.equal(run.code, 1, run.stderr);
         assert.match(run.stderr, /not a usable Key Vault secret backup/);
         assert.doesNotMatch(run.stderr, /could not be reached/);
+    });
+
+    it("--json on a failure still prints one JSON error object on stdout, for scripts (verify exit 1, restore usage exit 2)", async () => {
+        const gone = path.join(dir, "gone-json.kvbackup");
+        const run = await runSecretBackup(["verify", gone, "--json"]);
+        assert.equal(run.code, 1, run.stderr);
+        assert.deepEqual(JSON.parse(run.stdout), {
+            error: {
+                command: "verify",
+                exitCode: 1,
+                name: "BackupVerificationError",
+                message: `Backup ${pathToFileURL(gone).href} does not exist.`,
+                reason: "missing",
+                location: pathToFileURL(gone).href,
+            },
+        });
+        assert.match(run.stderr, /gone-json\.kvbackup does not exist/, "stderr keeps the message for people");
+
+        const usage = await runSecretBackup(["restore", "--from", "x", "--vault", "https://myvault.vault.azure.net", "--dry-run", "--json"]);
+        assert.equal(usage.code, 2);
+        const error = JSON.parse(usage.stdout).error;
+        assert.equal(error.exitCode, 2);
+        assert.equal(error.input, "dry-run");
+        assert.equal(error.message, "--dry-run is for a whole destination: add --all or --name <pattern>");
     });
 });

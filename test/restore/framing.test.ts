@@ -1,7 +1,10 @@
 import { strict as assert } from "node:assert";
 import { generateKeyPairSync } from "node:crypto";
 import { CompactEncrypt } from "jose";
-import { parseBackupFraming, FramingError, SECRET_BACKUP_TAG, KEY_BACKUP_TAG } from "../../provider/backup-framing";
+import { parseBackupFraming, FramingError, SECRET_BACKUP_TAG } from "../../provider/backup-framing";
+
+/** The tag of a key backup (keyvault-behaviour.md, "The backup blob"). */
+const KEY_BACKUP_TAG = "AzureKeyVaultKeyBackupV1.microsoft.com";
 import { exampleBackupBytes } from "./example-backup";
 
 /** A blob framed as Key Vault frames one: length byte, tag, JWE text. */
@@ -48,7 +51,7 @@ describe("backup framing", () => {
 
     const damaged: Array<[string, () => Uint8Array, RegExp]> = [
         ["an empty file", () => Buffer.alloc(0), /empty/],
-        ["a key backup", () => frame(KEY_BACKUP_TAG, exampleParts().join(".")), /key backup, not a secret backup/],
+        ["a key backup", () => frame(KEY_BACKUP_TAG, exampleParts().join(".")), /key or certificate backup, not a secret backup \(restore it with Restore Key or Restore Certificate\)/],
         ["another tag", () => frame("AzureKeyVaultSecretBackupV2.microsoft.com", exampleParts().join(".")), /does not start with the secret backup tag/],
         ["a length byte that runs past the end", () => Buffer.from([200, 65, 66]), /does not start with the secret backup tag/],
         ["the base64url text instead of the decoded bytes", () => Buffer.from(exampleBackupBytes().toString("base64url")), /base64url text of a backup.*decode it first/],

@@ -8,8 +8,9 @@ import { FileDestination } from "../../provider/destinations/file";
 import { sha256Hex } from "../../provider/destinations/destination";
 import { restoreBackup, RestoreError } from "../../provider/restore";
 import { credentialFor, secretClientFor, startTestEmulator } from "../helpers/emulator";
-import { scratchRoot } from "../helpers/paths";
+import { repoRoot, scratchRoot } from "../helpers/paths";
 import { runSecretBackup } from "./cli-process";
+import { fakeAzOnPath } from "../helpers/fake-az";
 import { deleteAndPurge, emulatorEnv, snapshotSecret } from "./vault-snapshot";
 
 const VAULT = "restore-files";
@@ -61,6 +62,11 @@ describe("restore from a file backup on the emulator", () => {
         return { location: await new FileDestination(dir).write(blob, record), sha256 };
     }
 
+    /** The last Restore Secret request the vault received with a token. */
+    function lastRestore(): { apiVersion: string; status: number } {
+        return emulator.requests().filter((r) => r.operation === "restore" && r.status !== 401).at(-1)!;
+    }
+
     function restoreCalls(): number {
         return emulator.requests().filter((r) => r.operation === "restore").length;
     }
@@ -77,6 +83,12 @@ describe("restore from a file backup on the emulator", () => {
         assert.match(run.stdout, new RegExp(`verified ${location}: secret backup, \\d+ bytes, sha256 ${sha256}, A256KW/A256CBC-HS512`));
         assert.match(run.stdout, new RegExp(`restored secret db-password into ${vaultUrl} \\(${vaultUrl}/secrets/db-password/[0-9a-f]+, request id ${GUID.source}\\)`));
         assert.doesNotMatch(run.stdout + run.stderr, /pw-one|pw-two|pw-three/);
+        assert.equal(lastRestore().apiVersion, "7.4", "the default API version on the wire");
+        // The README's sample output of a restore shows the same lines, in the same order.
+        const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+        const sample = /npx secret-backup restore [^\n]*\n[^\n]*\n((?:# [^\n]*\n)+)/.exec(readme)?.[1] ?? "";
+        const firstWords = (lines: string[]) => lines.map((l) => l.split(" ")[0]);
+        assert.deepEqual(firstWords(sample.trim().split("\n").map((l) => l.slice(2))), firstWords(run.stdout.trim().split("\n")));
         assert.deepEqual(await snapshotSecret(client, "db-password"), before);
     });
 
@@ -105,9 +117,10 @@ describe("restore from a file backup on the emulator", () => {
             assert.match(e.message, /What to do: .*already exists.*active or soft-deleted.*recover.*purge/);
             return true;
         });
-        const run = await runSecretBackup(["restore", "--from", location, "--vault", vaultUrl], emulatorEnv(emulator));
+        const run = await runSecretBackup(["restore", "--from", location, "--vault", vaultUrl, "--api-version", "7.6"], emulatorEnv(emulator));
         assert.equal(run.code, 1);
         assert.match(run.stderr, /HTTP 409, code Conflict, request id [0-9a-f-]{36}/);
+        assert.deepEqual(lastRestore(), { ...lastRestore(), apiVersion: "7.6", status: 409 }, "--api-version is the version on the wire");
         assert.equal((await client.getSecret("in-use")).value, "in-use-value-1a2b", "the existing secret is untouched");
     });
 
@@ -147,6 +160,36 @@ describe("restore from a file backup on the emulator", () => {
         assert.match(run.stderr, /HTTP 403, code Forbidden, inner code AccessDenied, request id [0-9a-f-]{36}/);
         assert.match(run.stderr, /What to do: .*restore permission/);
         assert.doesNotMatch(run.stderr, new RegExp(emulator.principals[1].clientSecret));
+    });
+
+    it("a wrong client secret: exit 1, Entra ID refused the credential (not 'no usable credential'), the secret never echoed", async () => {
+        const { location } = await backUp("in-use");
+        const wrong = `wrong-${randomUUID()}`;
+        const authenticated = () => emulator.requests().filter((r) => r.operation === "restore" && r.status !== 401).length;
+        const calls = authenticated();
+        const run = await runSecretBackup(["restore", "--from", location, "--vault", vaultUrl], { ...emulatorEnv(emulator), AZURE_CLIENT_SECRET: wrong });
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(run.stderr, new RegExp(`Restore of ${location} into ${vaultUrl} failed: code AuthenticationError: `));
+        assert.match(run.stderr, /\nWhat to do: Microsoft Entra ID refused the credential: check AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID/);
+        assert.doesNotMatch(run.stderr, /no usable Azure credential/);
+        assert.ok(!(run.stdout + run.stderr).includes(wrong), "the wrong client secret is not echoed");
+        assert.equal(authenticated(), calls, "no restore reached the vault with a token");
+    });
+
+    it("no credential at all: exit 1, 'no usable Azure credential', and the Azure CLI on PATH is never consulted", async () => {
+        const { location } = await backUp("in-use");
+        const az = fakeAzOnPath();
+        try {
+            const run = await runSecretBackup(["restore", "--from", location, "--vault", vaultUrl], {
+                ...az.env, AZURE_AUTHORITY_HOST: emulator.authorityHost,
+                AZURE_CLIENT_ID: undefined, AZURE_CLIENT_SECRET: undefined, AZURE_TENANT_ID: undefined,
+            });
+            assert.equal(run.code, 1, run.stderr);
+            assert.match(run.stderr, /failed: code CredentialUnavailableError: .*\nWhat to do: no usable Azure credential: set AZURE_CLIENT_ID/s);
+            assert.deepEqual(az.calls(), [], "the fake az first on PATH was not called");
+        } finally {
+            az.remove();
+        }
     });
 
     it("429s on restore are backed off and retried; when they last, the message says the vault is throttling", async () => {

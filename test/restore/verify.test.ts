@@ -42,6 +42,7 @@ describe("verifyBackup on files", () => {
             alg: "RSA-OAEP",
             enc: "A128CBC-HS256",
             kid: "b576429f-2568-45be-bfaa-37ed07fc0c81",
+            kind: "secret",
         });
     });
 

@@ -104,7 +104,8 @@ export function figures(m: Measurements): Figure[] {
         for (const r of m.vaultBackup.runs) {
             add(`VaultBackup of ${r.secrets} secrets through the harness`, round(r.totalMs / 1000, 1), "s", `LocalEngine up (Pulumi's program runner, the real host) from its start to the vault's last answered Backup Secret: ${round(r.beforeFirstBackupMs / 1000, 1)} s before the first backup (program, listing, registering, host start), ${round(r.backingUpMs / 1000, 1)} s backing up; +${BULK_LATENCY_MS} ms per call; ${r.failures} not backed up`);
         }
-        add("VaultBackup total growth over linear", m.vaultBackup.growthOverLinear, "x", "(large total / small total) / (large secrets / small secrets): 1 is linear, above 1 worse");
+        if (m.vaultBackup.error) add("VaultBackup through the harness", "failed", "", m.vaultBackup.error.slice(0, 300));
+        else add("VaultBackup total growth over linear", m.vaultBackup.growthOverLinear, "x", "(large total / small total) / (large secrets / small secrets): 1 is linear, above 1 worse");
     }
     if (m.profile) {
         const pr = m.profile;

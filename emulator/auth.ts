@@ -38,6 +38,13 @@ export async function authenticate(
     return principal;
 }
 
+/** What `principal` may do in `vault`: the vault's access policy for it, or its own defaults. */
+export function grantedIn(vault: VaultState, principal: Principal): PermissionSet {
+    const policy = vault.accessPolicies?.[principal.clientId];
+    if (policy === undefined) return permissionsOf(principal);
+    return Array.isArray(policy) ? { secrets: policy, ...impliedPermissions(policy) } : policy;
+}
+
 /** At most this many verified tokens are remembered per Entra stand-in (a client reuses one token for an hour). */
 const VERIFIED_CACHE_SIZE = 1000;
 const verified = new WeakMap<Entra, Map<string, TokenCheck & { ok: true }>>();
@@ -60,13 +67,6 @@ async function verifyOnce(entra: Entra, token: string): Promise<TokenCheck> {
         cache.set(token, check);
     }
     return check;
-}
-
-/** What `principal` may do in `vault`: the vault's access policy for it, or its own defaults. */
-export function grantedIn(vault: VaultState, principal: Principal): PermissionSet {
-    const policy = vault.accessPolicies?.[principal.clientId];
-    if (policy === undefined) return permissionsOf(principal);
-    return Array.isArray(policy) ? { secrets: policy, ...impliedPermissions(policy) } : policy;
 }
 
 /** Throws the service's 403 unless `principal` may do `needed` (a permission of one kind) on `vault`. */

@@ -54,19 +54,19 @@ export function markPurged(ctx: VaultContext, name: string, prefix = ""): void {
 export function deletion(ctx: VaultContext, now: number): Deleted {
     const d: Deleted = { deletedDate: now, scheduledPurgeDate: now + ctx.state.recoverableDays * 86400 };
     if (ctx.lag?.deleteMs) d.visibleAt = Date.now() + ctx.lag.deleteMs;
-    // Every kind's bound: a certificate's delete also deletes its key and secret, with this date.
+    // Keep expireIn's bound true for every kind (a certificate's delete also deletes its key and secret).
     for (const objects of [ctx.state.secrets, ctx.state.keys, ctx.state.certificates]) {
-        const known = objects && nextPurge.get(objects);
+        const known = nextPurge.get(objects);
         if (known !== undefined && d.scheduledPurgeDate < known) nextPurge.set(objects, d.scheduledPurgeDate);
     }
     return d;
 }
 
 /**
- * Per map of one kind's objects, the earliest purge date (s) among its soft-deleted objects when
- * it was last scanned: nothing expires before then, so most calls skip the scan (it read every
- * object of the vault on every request, most of the emulator's CPU in a bulk backup of 1,000
- * secrets). `deletion` lowers it; a map never scanned (new, or loaded from disk) is scanned.
+ * Per map of one kind's objects, the earliest purge date (s) among its soft-deleted objects when it
+ * was last scanned: nothing expires before then, so most calls skip the scan (it read every object
+ * of the vault on every request, most of the emulator's CPU in a bulk backup of 1,000 secrets).
+ * A map never scanned (new, or loaded from disk) has no entry and is scanned; `deletion` lowers it.
  */
 const nextPurge = new WeakMap<object, number>();
 

@@ -222,7 +222,7 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
                 restore: async (blob, o) => {
                     const r = await c.restoreCertificateBackup(blob, o);
                     // the certificates SDK sets the id only in properties (KeyVaultCertificate.id stays undefined)
-                    return { name: r.name ?? "", id: r.properties.id ?? r.id ?? "" };
+                    return { name: r.name ?? "", id: r.properties?.id ?? r.id ?? "" };
                 },
                 list: (o) => mapped(c.listPropertiesOfCertificates(o), props),
                 listVersions: (name, o) => mapped(c.listPropertiesOfCertificateVersions(name, o), props),

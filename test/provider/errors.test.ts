@@ -60,4 +60,19 @@ describe("Key Vault error messages", () => {
         const facts = factsFromError({ name: "AuthenticationError", message: "AADSTS7000215: Invalid client secret provided.\nTrace ID: x\nmore" });
         assert.deepEqual(facts, { code: "AuthenticationError", message: "AADSTS7000215: Invalid client secret provided." });
     });
+
+    it("a key's or certificate's failure names that kind, its permission, data action and role", () => {
+        const key = { operation: "backup", vaultUrl: "https://myvault.vault.azure.net", secretName: "signing", kind: "key" as const };
+        assert.match(formatVaultError(key, { status: 403, code: "Forbidden", innerCode: "AccessDenied" }), /^backup of key "signing" in vault .*\nWhat to do: grant the identity the keys "backup" permission/s);
+        assert.match(formatVaultError(key, { status: 403, code: "Forbidden", innerCode: "ForbiddenByRbac" }), /data action Microsoft\.KeyVault\/vaults\/keys\/backup\/action on the vault \(e\.g\. "Key Vault Crypto Officer"\)/);
+        const cert = { ...key, kind: "certificate" as const, secretName: "tls" };
+        assert.match(formatVaultError(cert, { status: 404, code: "CertificateNotFound" }), /check that the certificate "tls" exists .* and that certificateName and vaultUrl are spelled right/);
+        assert.match(formatVaultError({ ...cert, operation: "list" }, { status: 403, code: "Forbidden", innerCode: "ForbiddenByRbac" }), /Microsoft\.KeyVault\/vaults\/certificates\/read/);
+    });
+
+    it("Key Vault's 403 for a certificate's managed key (recorded inner code KeyManagedByKeyVault) says to back up the certificate", () => {
+        const key = { operation: "backup", vaultUrl: "https://myvault.vault.azure.net", secretName: "tls", kind: "key" as const };
+        const message = formatVaultError(key, { status: 403, code: "Forbidden", innerCode: "KeyManagedByKeyVault", message: "Operation \"delete\" is not allowed as this object's lifetime is managed by Key Vault." });
+        assert.match(message, /What to do: "tls" is the key Key Vault keeps for the certificate "tls": .* Back up the certificate instead \(CertificateBackup with certificateName "tls"/);
+    });
 });

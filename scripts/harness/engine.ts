@@ -206,7 +206,12 @@ export class LocalEngine {
                 if (types.has(reg.urn)) throw new MonitorRefusal(`Duplicate resource URN '${reg.urn}'; try giving it a unique name`, grpc.status.INVALID_ARGUMENT);
                 types.set(reg.urn, reg.type);
                 arrival.push(reg.urn);
-                const old = prior.get(reg.urn) ?? reg.aliases.map((a) => prior.get(a)).find((r) => r !== undefined);
+                // State written before the harness ran programs for real holds children under URNs
+                // without their parent's type (`…::<type>::<name>`): take those over as aliases, so
+                // such a stack upgrades without a replace.
+                const legacyUrn = `urn:pulumi:${this.options.stack}::${this.options.project}::${reg.type}::${reg.name}`;
+                const formerly = [...reg.aliases, legacyUrn].filter((u) => u !== reg.urn && !types.has(u));
+                const old = prior.get(reg.urn) ?? formerly.map((u) => prior.get(u)).find((r) => r !== undefined);
                 const work = (async () => {
                     const result = DYNAMIC_TYPE.test(reg.type)
                         ? await slots.run(async () => this.registerDynamic(await hostReady, reg, old, preview, run.steps))

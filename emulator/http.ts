@@ -44,3 +44,12 @@ export function parseQuery(url: string): Map<string, string> {
     for (const [k, v] of new URLSearchParams(url.slice(at + 1))) q.set(k.toLowerCase(), v);
     return q;
 }
+
+/** An operation's answer with its own status and headers (certificate create's 202 with Location and Retry-After). */
+export class Reply {
+    constructor(
+        readonly status: number,
+        readonly body: unknown,
+        readonly headers: Record<string, string> = {},
+    ) {}
+}

@@ -10,6 +10,7 @@ import type { BackupCodec } from "./backup-codec";
 import type { Needed, ObjectKind } from "./principals";
 import * as vault from "./vault";
 import * as keys from "./keys";
+import * as certificates from "./certificates";
 
 /** What a route's handler gets. */
 export interface RouteInput {
@@ -77,6 +78,23 @@ const DEFS: Def[] = [
     { method: "POST", pattern: new RegExp(`^/deletedkeys/${SEG}/recover/?$`), operation: "key.recover", kind: K, permission: "recover", mutates: true, run: (i, m) => keys.recoverKey(i.ctx, m[1], i.now) },
     { method: "GET", pattern: new RegExp(`^/deletedkeys/${SEG}/?$`), operation: "key.getDeleted", kind: K, permission: "list", run: (i, m) => keys.getDeletedKey(i.ctx, m[1], i.now) },
     { method: "DELETE", pattern: new RegExp(`^/deletedkeys/${SEG}/?$`), operation: "key.purge", kind: K, permission: "purge", mutates: true, status: 204, run: (i, m) => keys.purgeKey(i.ctx, m[1], i.now) },
+
+    { method: "GET", pattern: /^\/certificates\/?$/, operation: "certificate.list", kind: C, permission: "list", run: (i) => certificates.listCertificates(i.ctx, i.query, i.now) },
+    { method: "POST", pattern: /^\/certificates\/restore\/?$/, operation: "certificate.restore", kind: C, permission: "restore", creation: true, mutates: true, run: (i) => certificates.restoreCertificate(i.ctx, i.codec, i.body.value, i.now) },
+    { method: "GET", pattern: new RegExp(`^/certificates/${SEG}/versions/?$`), operation: "certificate.versions", kind: C, permission: "list", run: (i, m) => certificates.listCertificateVersions(i.ctx, m[1], i.query, i.now) },
+    { method: "POST", pattern: new RegExp(`^/certificates/${SEG}/create/?$`), operation: "certificate.create", kind: C, permission: "create", creation: true, mutates: true, run: (i, m) => certificates.createCertificate(i.ctx, m[1], i.body, i.now, i.query.apiVersion) },
+    { method: "POST", pattern: new RegExp(`^/certificates/${SEG}/import/?$`), operation: "certificate.import", kind: C, permission: "import", creation: true, mutates: true, run: (i, m) => certificates.importCertificate(i.ctx, m[1], i.body, i.now) },
+    { method: "POST", pattern: new RegExp(`^/certificates/${SEG}/backup/?$`), operation: "certificate.backup", kind: C, permission: "backup", run: (i, m) => certificates.backupCertificate(i.ctx, i.codec, m[1], i.now) },
+    { method: "GET", pattern: new RegExp(`^/certificates/${SEG}/pending/?$`), operation: "certificate.pending", kind: C, permission: "get", run: (i, m) => certificates.getPending(i.ctx, m[1], i.now) },
+    { method: "GET", pattern: new RegExp(`^/certificates/${SEG}/policy/?$`), operation: "certificate.policy", kind: C, permission: "get", run: (i, m) => certificates.getPolicy(i.ctx, m[1], i.now) },
+    { method: "PATCH", pattern: new RegExp(`^/certificates/${SEG}/policy/?$`), operation: "certificate.updatePolicy", kind: C, permission: "update", mutates: true, run: (i, m) => certificates.updatePolicy(i.ctx, m[1], i.body, i.now) },
+    { method: "DELETE", pattern: new RegExp(`^/certificates/${SEG}/?$`), operation: "certificate.delete", kind: C, permission: "delete", mutates: true, run: (i, m) => certificates.deleteCertificate(i.ctx, m[1], i.now) },
+    { method: "GET", pattern: new RegExp(`^/certificates/${SEG}${VER}$`), operation: "certificate.get", kind: C, permission: "get", run: (i, m) => certificates.getCertificate(i.ctx, m[1], m[2] ?? "", i.now) },
+    { method: "PATCH", pattern: new RegExp(`^/certificates/${SEG}${VER}$`), operation: "certificate.update", kind: C, permission: "update", mutates: true, run: (i, m) => certificates.updateCertificate(i.ctx, m[1], m[2] ?? "", i.body, i.now) },
+    { method: "GET", pattern: /^\/deletedcertificates\/?$/, operation: "certificate.listDeleted", kind: C, permission: "list", run: (i) => certificates.listDeletedCertificates(i.ctx, i.query, i.now) },
+    { method: "POST", pattern: new RegExp(`^/deletedcertificates/${SEG}/recover/?$`), operation: "certificate.recover", kind: C, permission: "recover", mutates: true, run: (i, m) => certificates.recoverCertificate(i.ctx, m[1], i.now) },
+    { method: "GET", pattern: new RegExp(`^/deletedcertificates/${SEG}/?$`), operation: "certificate.getDeleted", kind: C, permission: "list", run: (i, m) => certificates.getDeletedCertificate(i.ctx, m[1], i.now) },
+    { method: "DELETE", pattern: new RegExp(`^/deletedcertificates/${SEG}/?$`), operation: "certificate.purge", kind: C, permission: "purge", mutates: true, status: 204, run: (i, m) => certificates.purgeCertificate(i.ctx, m[1], i.now) },
 ];
 
 /** The route for `method` and `path` (no query); throws 404/405 as the service would for others. */

@@ -8,6 +8,7 @@ import { defaultPrincipals, parsePermissions, parsePolicy, type Principal } from
 import { newVault, type EmulatorState, type VaultState } from "./store";
 import { checkName, setSecret } from "./vault";
 import { createKey, importKey } from "./keys";
+import { createCertificate, importCertificate } from "./certificates";
 import { KeyVaultError } from "./errors";
 
 /** One secret in a seed: a value, or versions oldest first. */
@@ -28,7 +29,12 @@ export interface SeedVault {
     accessPolicies?: Record<string, string[] | { secrets?: string[]; keys?: string[]; certificates?: string[] }>;
     secrets?: Record<string, SeedSecret>;
     keys?: Record<string, SeedKey>;
+    /** Certificates: a policy for a self-signed one (`{}` gives the service's defaults with subject CN=<name>), or a PFX/PEM `value` (with `pwd`) to import. */
+    certificates?: Record<string, SeedCertificate>;
 }
+
+/** One certificate in a seed. */
+export type SeedCertificate = { policy?: Record<string, unknown>; tags?: Record<string, string> } | { value: string; pwd?: string; tags?: Record<string, string> };
 
 /** The seed's JSON shape. Every field is optional. */
 export interface Seed {
@@ -132,5 +138,33 @@ function seedVault(name: string, v: SeedVault): VaultState {
             throw new Error(`${where}: key "${keyName}": ${(e as Error).message}`);
         }
     }
+    for (const [certName, c] of Object.entries(v.certificates ?? {})) {
+        if (!c || typeof c !== "object") throw new Error(`${where}: certificate "${certName}": expected an object`);
+        if (!("value" in c)) continue; // self-signed ones are issued by seedCertificates (issuing is asynchronous)
+        try {
+            importCertificate(ctx, certName, { value: c.value, pwd: c.pwd, tags: c.tags }, now);
+        } catch (e) {
+            throw new Error(`${where}: certificate "${certName}": ${(e as Error).message}`);
+        }
+    }
     return vault;
+}
+
+/** Issues the seed's self-signed certificates into a new state (after `initialState`); errors name the certificate. */
+export async function seedCertificates(state: EmulatorState, seed: Seed): Promise<void> {
+    if (Array.isArray(seed.vaults)) return;
+    const now = Math.floor(Date.now() / 1000);
+    for (const [vaultName, v] of Object.entries(seed.vaults ?? {})) {
+        const ctx = { state: state.vaults[vaultName], baseUrl: "" };
+        for (const [certName, c] of Object.entries(v.certificates ?? {})) {
+            if ("value" in c) continue;
+            const policy = { ...(c.policy ?? {}) } as Record<string, Record<string, unknown>>;
+            policy.x509_props = { subject: `CN=${certName}`, ...(policy.x509_props ?? {}) };
+            try {
+                await createCertificate(ctx, certName, { policy, tags: c.tags }, now, "7.4");
+            } catch (e) {
+                throw new Error(`seed: vault "${vaultName}": certificate "${certName}": ${(e as Error).message}`);
+            }
+        }
+    }
 }

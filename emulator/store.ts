@@ -146,6 +146,8 @@ export class Store {
     private constructor(
         readonly state: EmulatorState,
         private readonly file?: string,
+        /** True when the state was made now (not loaded from a data file). */
+        readonly isNew = true,
     ) {}
 
     /** An in-memory store. */
@@ -166,7 +168,7 @@ export class Store {
             const why = code === "EEXIST" || code === "ENOTDIR" ? "it, or a folder above it, is a file" : (e as Error).message;
             throw new Error(`the emulator's data folder ${dir} cannot be used: ${why}. Give a folder (it is made when missing).`);
         }
-        if (fs.existsSync(file)) return new Store(readStateFile(file), file);
+        if (fs.existsSync(file)) return new Store(readStateFile(file), file, false);
         const store = new Store(initial(), file);
         store.save();
         return store;

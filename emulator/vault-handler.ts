@@ -11,8 +11,9 @@ import type { BackupCodec } from "./backup-codec";
 import type { Entra } from "./entra";
 import { KeyVaultError, badParameter, scriptedFault, throttled } from "./errors";
 import type { Faults } from "./faults";
-import { parseQuery, pathOf, readBody, sendJson } from "./http";
+import { parseQuery, pathOf, readBody, Reply, sendJson } from "./http";
 import { routeOf, type Route } from "./routes";
+import { settleAll } from "./certificates";
 import type { Store } from "./store";
 import type { Lag } from "./vault";
 
@@ -82,6 +83,7 @@ export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string
         try {
             ({ status, payload } = await answer(deps, vaultName, route, requestBaseUrl(req, baseUrl), req, res, await readBody(req)));
             if (status === DROPPED) return;
+            if (payload instanceof Reply) ({ status, body: payload, headers: extra } = payload);
         } catch (e) {
             const err = e instanceof KeyVaultError ? e : new KeyVaultError(500, "InternalServerError", `The emulator failed: ${(e as Error).message}`);
             ({ status } = err);
@@ -132,14 +134,18 @@ async function answer(
     if (fault?.kind === "delay") await delay(fault.ms);
     const vault = state.vaults[vaultName];
     authorize(vault, principal, route.permission, state.tenantId, deps.region, req.socket.remoteAddress ?? "", route.name);
+    const ctx = { state: vault, baseUrl, lag: deps.lag, managedBackup: deps.managedBackup ?? state.managedBackup, certificateDelayMs: deps.certificateDelayMs };
+    const now = Math.floor(Date.now() / 1000);
+    const settled = settleAll(ctx, now); // a certificate whose creation completed meanwhile shows up in every kind's answers
     const payload = await route.run({
-        ctx: { state: vault, baseUrl, lag: deps.lag, managedBackup: deps.managedBackup ?? state.managedBackup, certificateDelayMs: deps.certificateDelayMs },
+        ctx,
         codec: deps.codec,
         body: parseBody(raw),
         query: { apiVersion, maxResults: query.get("maxresults"), skipToken: query.get("$skiptoken") },
-        now: Math.floor(Date.now() / 1000),
+        now,
     });
-    if (route.mutates) deps.store.save();
+    if (route.mutates || settled) deps.store.save();
+    if (payload instanceof Reply) return { status: payload.status, payload };
     return { status: route.status, payload: route.status === 204 ? undefined : payload };
 }
 

@@ -93,7 +93,7 @@ export async function verifyStored(backup: StoredBackup, credential?: TokenCrede
 }
 
 /** Sort order of a catalog: vault, kind, name (case-insensitive), then newest first. */
-export function compareBackups(a: StoredBackup, b: StoredBackup): number {
+function compareBackups(a: StoredBackup, b: StoredBackup): number {
     return (
         a.vault.localeCompare(b.vault) ||
         a.kind.localeCompare(b.kind) ||
@@ -103,7 +103,7 @@ export function compareBackups(a: StoredBackup, b: StoredBackup): number {
 }
 
 /** The key that groups backups of one object: Key Vault names are case-insensitive. */
-export function objectKey(b: { vault: string; kind: ObjectKind; name: string }): string {
+function objectKey(b: { vault: string; kind: ObjectKind; name: string }): string {
     return `${b.vault} ${b.kind} ${b.name.toLowerCase()}`;
 }
 

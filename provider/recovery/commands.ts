@@ -9,20 +9,15 @@ import { listBackups, type BackupListing } from "./list";
 import { restoreVault, type RestoreVaultResult } from "./restore-vault";
 import { parseDuration, pruneBackups, type PruneResult } from "./prune";
 import { textTable } from "./text-table";
+import type { Io } from "../cli";
 
-/** Where a command writes; `progress` is a line rewritten in place (a terminal), or absent. */
-export interface CommandIo {
-    out(text: string): void;
-    err(text: string): void;
-    progress?: (line: string) => void;
-}
 
 /** Exit codes, as `cli.ts` documents them. */
 const OK = 0;
 const FAILED = 1;
 
 /** `secret-backup list <destination>`. */
-export async function listCommand(args: string[], io: CommandIo): Promise<number> {
+export async function listCommand(args: string[], io: Io): Promise<number> {
     const { values, positionals } = parseArgs({
         args,
         allowPositionals: true,
@@ -70,7 +65,7 @@ function listTable(listing: BackupListing, verified: boolean): string {
 /** `secret-backup restore --from <destination> --vault <url> --all | --name ...`, with the values `cli.ts` parsed. */
 export async function restoreVaultCommand(
     values: { from: string; vault: string; "api-version"?: string; json?: boolean; all?: boolean; name?: string[]; kind?: string[]; "source-vault"?: string; "on-conflict"?: string; "dry-run"?: boolean; "restores-per-10-seconds"?: string },
-    io: CommandIo,
+    io: Io,
 ): Promise<number> {
     const pace = values["restores-per-10-seconds"];
     if (pace !== undefined && !/^[1-9]\d*$/.test(pace)) throw new BackupInputError("restores-per-10-seconds", `--restores-per-10-seconds ${JSON.stringify(pace)} must be a whole number of at least 1`);
@@ -86,7 +81,7 @@ export async function restoreVaultCommand(
         apiVersion: values["api-version"],
         restoresPer10Seconds: pace === undefined ? undefined : Number(pace),
         onProgress: io.progress
-            ? (p) => io.progress!(`restoring into ${values.vault}: ${p.restored + p.skipped + p.failed + p.planned} of ${p.total} done (${p.restored} restored, ${p.skipped} skipped, ${p.failed} failed)`)
+            ? (p) => io.progress!(`restoring into ${values.vault}: ${p.restored + p.skipped + p.failed + p.planned} of ${p.total} done (${p.planned ? `${p.planned} would restore` : `${p.restored} restored`}, ${p.skipped} skipped, ${p.failed} failed)`)
             : undefined,
     });
     io.progress?.("");
@@ -121,7 +116,7 @@ function detail(o: RestoreVaultResult["objects"][number]): string {
 }
 
 /** `secret-backup prune <destination> --keep-last N [--keep-within 30d] [--yes]`. */
-export async function pruneCommand(args: string[], io: CommandIo): Promise<number> {
+export async function pruneCommand(args: string[], io: Io): Promise<number> {
     const { values, positionals } = parseArgs({
         args,
         allowPositionals: true,

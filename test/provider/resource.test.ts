@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { SecretBackup, operationsModuleId, parseSecretUri, SECRET_BACKUP_TYPE } from "../../provider/resource";
+import { CertificateBackup, KeyBackup, SecretBackup, operationsModuleId, parseSecretUri, SECRET_BACKUP_TYPE } from "../../provider/resource";
 import { makeProvider } from "../../provider/provider";
 import { runProgram, uniqueFolder, type Registration } from "../helpers/program";
 import { ProviderHost } from "../helpers/host";
@@ -10,12 +10,12 @@ import { repoRoot } from "../helpers/paths";
 
 const LIMIT = 8 * 1024;
 
-async function registrationsOf(program: () => unknown, preview = false): Promise<Registration[]> {
+async function registrationsOf(program: () => unknown, preview = false, type: string | RegExp = SECRET_BACKUP_TYPE): Promise<Registration[]> {
     const run = await runProgram(program, {
         project: "kvb", stack: "test", config: {}, preview,
         register: async (reg) => ({ id: preview ? "" : `id-${reg.name}`, state: reg.inputs }),
     });
-    return run.registrations.filter((r) => r.type === SECRET_BACKUP_TYPE);
+    return run.registrations.filter((r) => (typeof type === "string" ? r.type === type : type.test(r.type)));
 }
 
 describe("SecretBackup resource and its serialized provider", () => {
@@ -66,6 +66,39 @@ describe("SecretBackup resource and its serialized provider", () => {
         assert.equal(reg.inputs.secretName, "api-key");
         assert.equal(reg.inputs.secretVersion, "4387e9f3d6e14c459867679a90fd0f79");
         assert.equal(reg.inputs.destination, "./b");
+    });
+
+    it("KeyBackup and CertificateBackup register their own type tokens and name inputs, sharing SecretBackup's small __provider", async () => {
+        const regs = await registrationsOf(() => {
+            new SecretBackup("s", { vaultUrl: "https://myvault.vault.azure.net", secretName: "s" });
+            new KeyBackup("k", { vaultUrl: "https://myvault.vault.azure.net", keyName: "signing", keyVersion: "0123abcd" });
+            new CertificateBackup("c", { vaultUrl: "https://myvault.vault.azure.net", certificateName: "tls" });
+        }, false, /^pulumi-nodejs:dynamic\/keyvault:/);
+        // Registrations are concurrent: compare by type, not by order.
+        const byType = Object.fromEntries(regs.map((r) => [r.type.split(":").pop(), r.inputs]));
+        assert.deepEqual(Object.keys(byType).sort(), ["CertificateBackup", "KeyBackup", "SecretBackup"]);
+        assert.equal(byType.KeyBackup.keyName, "signing");
+        assert.equal(byType.KeyBackup.keyVersion, "0123abcd");
+        assert.equal(byType.CertificateBackup.certificateName, "tls");
+        assert.ok(!("secretName" in byType.KeyBackup) && !("secretName" in byType.CertificateBackup));
+        for (const r of regs) {
+            const size = Buffer.byteLength(String(r.inputs.__provider));
+            process.stdout.write(`      (__provider of ${r.type.split(":").pop()}: ${size} bytes)\n`);
+            assert.ok(size < LIMIT);
+        }
+        assert.equal(new Set(regs.map((r) => r.inputs.__provider)).size, 1, "one serialization for every kind");
+    });
+
+    it("accepts an azure-native keyvault.Key: vault, name and version come from its keyUriWithVersion", async () => {
+        const [reg] = await registrationsOf(() => {
+            const key = { properties: pulumi.output({ keyUriWithVersion: "https://prodvault.vault.azure.net/keys/signing/8e5f618e13274533a13dd3008093b577", keyUri: "x" }) };
+            new KeyBackup("signing", { key });
+        }, false, "pulumi-nodejs:dynamic/keyvault:KeyBackup");
+        assert.equal(reg.inputs.vaultUrl, "https://prodvault.vault.azure.net");
+        assert.equal(reg.inputs.keyName, "signing");
+        assert.equal(reg.inputs.keyVersion, "8e5f618e13274533a13dd3008093b577");
+        const key = { properties: { keyUriWithVersion: "https://v1.vault.azure.net/keys/a/b" } };
+        assert.throws(() => new KeyBackup("x", { key, keyName: "a" }), /KeyBackup: pass either "key" or "keyName", not both/);
     });
 
     it("refuses `secret` together with vaultUrl/secretName/secretVersion, naming the input", () => {

@@ -124,5 +124,9 @@ describe("secret-backup (child process): help, usage errors and verify", () => {
         assert.equal(error.exitCode, 2);
         assert.equal(error.input, "dry-run");
         assert.equal(error.message, "--dry-run is for a whole destination: add --all or --name <pattern>");
+
+        const folder = await runSecretBackup(["restore", "--from", dir, "--vault", "https://myvault.vault.azure.net"]);
+        assert.equal(folder.code, 2);
+        assert.match(folder.stderr, new RegExp(`--from ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is a folder: add --all to restore every object in it, or --name <pattern> for some`));
     });
 });

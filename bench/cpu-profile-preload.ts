@@ -1,7 +1,8 @@
 /**
  * Preloaded (`NODE_OPTIONS=--require ...`, since Node refuses `--cpu-prof` there) into a profiled
- * child: starts the V8 sampling profiler at once and, when the process gets SIGTERM (how the bench
- * stops hosts and the emulator), writes `<pid>.cpuprofile` into `BENCH_CPU_PROFILE_DIR` and exits.
+ * child: SIGUSR2 starts the V8 sampling profiler (the bench sends it after the warm-up, so the
+ * profile holds the measured part only), SIGTERM (how the bench stops hosts and the emulator)
+ * writes `<pid>.cpuprofile` into `BENCH_CPU_PROFILE_DIR` and exits.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,8 +12,14 @@ const dir = process.env.BENCH_CPU_PROFILE_DIR;
 if (dir) {
     const session = new Session();
     session.connect();
-    session.post("Profiler.enable", () => session.post("Profiler.start"));
+    let started = false;
+    process.on("SIGUSR2", () => {
+        if (started) return;
+        started = true;
+        session.post("Profiler.enable", () => session.post("Profiler.start"));
+    });
     process.once("SIGTERM", () => {
+        if (!started) process.exit(0);
         session.post("Profiler.stop", (error, result) => {
             if (!error) fs.writeFileSync(path.join(dir, `${process.pid}.cpuprofile`), JSON.stringify(result.profile));
             process.exit(0);

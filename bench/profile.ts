@@ -12,8 +12,8 @@ import { startEmulatorProcess } from "./emulator-process";
 import { round } from "./stats";
 
 /**
- * The environment that makes a Node child profile itself from start-up and write the profile into
- * `dir` when it is stopped with SIGTERM (see `cpu-profile-preload.ts`).
+ * The environment that makes a Node child profile itself from SIGUSR2 on and write the profile
+ * into `dir` when it is stopped with SIGTERM (see `cpu-profile-preload.ts`).
  */
 export function cpuProfileEnv(dir: string): Record<string, string> {
     fs.mkdirSync(dir, { recursive: true });
@@ -39,8 +39,16 @@ interface CpuProfile {
     timeDeltas: number[];
 }
 
+/** Parts that own everything below them, whatever it calls (jose's AES under the backup codec is the backup's encryption). */
+const STACK_RULES: { part: string; test: (url: string) => boolean }[] = [
+    { part: "backup encryption (JWE, emulator)", test: (u) => /emulator\/backup-codec\.js/.test(u) },
+    { part: "token handling (MSAL, identity, JWT sign/verify)", test: (u) => /emulator\/(entra|auth)\.js|@azure\/identity|@azure\/msal/.test(u) },
+    { part: "file write + fsync + link + read-back hash", test: (u) => /destinations\/file\.js/.test(u) },
+    { part: "logging", test: (u) => /@pulumi\/pulumi\/log\//.test(u) },
+];
+
 /**
- * The parts, tried from a sample's leaf frame toward the root: the first rule that matches a
+ * Otherwise the parts, tried from a sample's leaf frame toward the root: the first rule that matches a
  * frame names the part (so a `writev` under TLS counts as TLS, `fs` work under the file
  * destination as the file write). Samples no rule matches count as "other JavaScript".
  */
@@ -49,9 +57,10 @@ const RULES: { part: string; test: (url: string, fn: string) => boolean }[] = [
     { part: "idle", test: (_u, f) => f === "(idle)" },
     { part: "logging", test: (u) => /@pulumi\/pulumi\/log\/|node:internal\/console/.test(u) },
     { part: "file write + fsync + link + read-back hash", test: (u) => /destinations\/file\.js|node:internal\/fs\/|node:fs$/.test(u) },
-    { part: "token handling (MSAL, identity, JWT sign/verify)", test: (u) => /@azure\/identity|@azure\/msal|\/jose\/|emulator\/(entra|auth)\.js|bearerTokenAuthenticationPolicy|keyVaultAuthenticationPolicy|challengeBasedAuthenticationPolicy/.test(u) },
-    { part: "backup encryption (JWE, emulator)", test: (u) => /emulator\/backup-codec\.js/.test(u) },
-    { part: "TLS", test: (u) => /node:_tls_|node:tls$|node:internal\/tls\//.test(u) },
+    { part: "token handling (MSAL, identity, JWT sign/verify)", test: (u) => /@azure\/identity|@azure\/msal|\/jose\/.*(jws|jwt|verify|sign)|emulator\/(entra|auth)\.js|bearerTokenAuthenticationPolicy|keyVaultAuthenticationPolicy|challengeBasedAuthenticationPolicy/.test(u) },
+    // Other jose code is the emulator's JWE (its async steps run without the codec's frame on the stack).
+    { part: "backup encryption (JWE, emulator)", test: (u) => /emulator\/backup-codec\.js|\/jose\//.test(u) },
+    { part: "TLS", test: (u) => /node:_tls_|node:tls$|node:internal\/tls\//.test(u) }, // and HTTPS socket writes, above
     { part: "HTTP (node:http, undici)", test: (u) => /node:_http_|node:http$|node:https$|undici/.test(u) },
     { part: "Azure SDK pipeline", test: (u) => /@azure\/|@typespec\//.test(u) },
     { part: "gRPC, protobuf and struct conversion", test: (u) => /@grpc\/|google-protobuf|@pulumi\/pulumi\/(proto|runtime|cmd|provider)|scripts\/harness\/(wire|host)\.js/.test(u) },
@@ -75,6 +84,23 @@ export function profileBreakdown(file: string): ProfilePart[] {
         const known = partOf.get(id);
         if (known) return known;
         let part = "other JavaScript";
+        // A native socket write under node:http(s) is where TLS encrypts (all HTTP here is HTTPS).
+        if (/^(writeLatin1String|writeUtf8String|writeBuffer|writev|writevGeneric)$/.test(byId.get(id)!.callFrame.functionName)) {
+            for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+                if (/node:_http_(outgoing|server|client)/.test(byId.get(at)!.callFrame.url)) {
+                    partOf.set(id, "TLS");
+                    return "TLS";
+                }
+            }
+        }
+        for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+            const { url } = byId.get(at)!.callFrame;
+            const rule = STACK_RULES.find((r) => r.test(url));
+            if (rule) {
+                partOf.set(id, rule.part);
+                return rule.part;
+            }
+        }
         for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
             const { url, functionName } = byId.get(at)!.callFrame;
             const rule = RULES.find((r) => r.test(url, functionName));
@@ -129,8 +155,8 @@ export interface ProfileResult {
 }
 
 /**
- * Runs `plan` with the host and a separate emulator process both under `--cpu-prof` (profiling
- * slows them, so this run's own figures are not reported), then reads both profiles.
+ * Runs `plan` with the host and a separate emulator process both profiled over the measured part
+ * (profiling slows them, so this run's own figures are not reported), then reads both profiles.
  */
 export async function measureProfile(plan: BulkPlan, dir: string): Promise<ProfileResult> {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -138,7 +164,7 @@ export async function measureProfile(plan: BulkPlan, dir: string): Promise<Profi
     const emulatorDir = path.join(dir, "emulator");
     const emulator = await startEmulatorProcess(cpuProfileEnv(emulatorDir));
     try {
-        const run = await measureBulk(emulator, plan, cpuProfileEnv(hostDir));
+        const run = await measureBulk(emulator, plan, cpuProfileEnv(hostDir), true);
         if (run.failures.length) throw new Error(`the profiled run had ${run.failures.length} failures, e.g. ${run.failures[0]}`);
     } finally {
         await emulator.close();

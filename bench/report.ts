@@ -79,7 +79,7 @@ export function figures(m: Measurements): Figure[] {
         const how = `${p.secrets} new SecretBackups in one host, ${p.parallel} Check+Create in flight, after ${BULK_WARMUP} unmeasured; emulator (own process) limit ${limit} per vault, +${p.latencyMs ?? BULK_LATENCY_MS} ms per call; ${pacing}`;
         const perSecond = p.limit.operations / (p.limit.windowMs / 1000);
         add(`${p.label}: secrets per second`, b.secretsPerSecond, "/s", `${how}; ${b.elapsedMs} ms first start to last finish`);
-        add(`${p.label}: share of the vault's limit`, round(b.shareOfVaultLimit * 100, 1), "%", `secrets per second / ${perSecond} (${limit}); ${b.vaultRequests} vault requests in the measured part; busiest ${p.limit.windowMs / 1000} s window ${b.busiestWindow} of ${p.limit.operations}`);
+        add(`${p.label}: share of the vault's limit`, round(b.shareOfVaultLimit * 100, 1), "%", `vault operations per second the limit counts (all but 401 challenges and 429s; a backup is two: the version listing and Backup Secret) / ${perSecond} (${limit}); ${b.vaultRequests} vault requests in the measured part; busiest ${p.limit.windowMs / 1000} s window ${b.busiestWindow} of ${p.limit.operations}`);
         add(`${p.label}: 429s received`, b.throttled429, "", "status 429 answers to this vault in the emulator's request log during the run (warm-up included)");
         add(`${p.label}: failures`, b.failures.length, "", "Check or Create calls that failed");
         add(`${p.label}: CPU per backup, host`, b.cpuMsPerBackup.host, "ms", "utime+stime of the host process from /proc over the measured part / secrets");

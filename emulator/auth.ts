@@ -3,7 +3,7 @@
  * before anything else, then the token (signature, expiry, audience, issuer), then the network rule,
  * then the caller's permission for the operation.
  */
-import type { Entra } from "./entra";
+import type { Entra, TokenCheck } from "./entra";
 import * as errors from "./errors";
 import { dataActionFor, impliedPermissions, permissionsOf, type Needed, type ObjectKind, type PermissionSet, type Principal } from "./principals";
 import type { VaultState } from "./store";
@@ -25,7 +25,7 @@ export async function authenticate(
 ): Promise<Principal> {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
     if (!m) throw errors.missingToken(challenge);
-    const check = await entra.verify(m[1], VAULT_AUDIENCE);
+    const check = await verifyOnce(entra, m[1]);
     if (!check.ok) {
         if (check.problem === "audience") throw errors.invalidAudience(challenge, check.found);
         if (check.problem === "issuer") throw errors.invalidIssuer(challenge, entra.issuer, check.found);
@@ -43,6 +43,30 @@ export function grantedIn(vault: VaultState, principal: Principal): PermissionSe
     const policy = vault.accessPolicies?.[principal.clientId];
     if (policy === undefined) return permissionsOf(principal);
     return Array.isArray(policy) ? { secrets: policy, ...impliedPermissions(policy) } : policy;
+}
+
+/** At most this many verified tokens are remembered per Entra stand-in (a client reuses one token for an hour). */
+const VERIFIED_CACHE_SIZE = 1000;
+const verified = new WeakMap<Entra, Map<string, TokenCheck & { ok: true }>>();
+
+/**
+ * `entra.verify` for the vault's audience, remembering tokens that passed until they expire: the
+ * signature, issuer and audience of a given token cannot change, so re-checking them on every
+ * request (an RSA verification each) only costs CPU. Expiry is still checked on every request;
+ * a token past it is verified afresh, which reports it expired. Failures are never remembered.
+ */
+async function verifyOnce(entra: Entra, token: string): Promise<TokenCheck> {
+    let cache = verified.get(entra);
+    if (!cache) verified.set(entra, (cache = new Map()));
+    const known = cache.get(token);
+    if (known && known.claims.exp > Date.now() / 1000) return known;
+    cache.delete(token);
+    const check = await entra.verify(token, VAULT_AUDIENCE);
+    if (check.ok) {
+        if (cache.size >= VERIFIED_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+        cache.set(token, check);
+    }
+    return check;
 }
 
 /** Throws the service's 403 unless `principal` may do `needed` (a permission of one kind) on `vault`. */

@@ -32,6 +32,12 @@ export interface EmulatorOptions {
     port?: number;
     /** Ports for named vaults (a taken port is an error); others get their remembered or a free port. */
     vaultPorts?: Record<string, number>;
+    /**
+     * Host names for named vaults (e.g. `myvault.vault.azure.net`): the vault's URL uses it (with its
+     * port, none when 443) and the server certificate made here covers it. The emulator still binds to
+     * `host` only (loopback by default); making the name resolve there (e.g. /etc/hosts) is the caller's.
+     */
+    vaultHosts?: Record<string, string>;
     /** Vault names (default `["demo"]` unless the seed names vaults). */
     vaults?: string[];
     /** A seed file path or object: vaults, secrets, principals (applied when the state is new). */
@@ -42,8 +48,12 @@ export interface EmulatorOptions {
      * (a port taken meanwhile falls back to a free one, and the ready line says which).
      */
     dataDir?: string;
-    /** A CA to issue the server certificate from; otherwise one is made. */
-    tls?: CaFiles;
+    /**
+     * A CA to issue the server certificate from (`{ caCertPath, caKeyPath }`), or a server
+     * certificate chain and key to use as they are (`{ certPath, keyPath, caCertPath? }`: the ready
+     * line's caCertPath is then `caCertPath`, or `certPath`); otherwise a CA is made.
+     */
+    tls?: CaFiles | ServerTlsFiles;
     /** Emulators sharing it restore each other's backups; default: random (kept in the data file). */
     backupKey?: string;
     /** Per-vault limits (default 4000 operations and 300 creations per 10 s); `false` = off. */
@@ -64,6 +74,14 @@ export interface EmulatorOptions {
     managedBackup?: "refuse" | "allow";
     /** A self-signed certificate's creation completes this many ms after the create request (default 0: at once). */
     certificateDelayMs?: number;
+}
+
+/** A server certificate (PEM chain) and its key, used as given. */
+export interface ServerTlsFiles {
+    certPath: string;
+    keyPath: string;
+    /** What clients should trust (printed as caCertPath); default `certPath`. */
+    caCertPath?: string;
 }
 
 /** The in-process fault controls (the admin endpoint offers the same). */
@@ -106,6 +124,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (options.backupKey && options.backupKey !== state.backupKey) state.backupKey = options.backupKey;
     store.save();
 
+    for (const [name, h] of Object.entries(options.vaultHosts ?? {})) {
+        if (!/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(h)) {
+            throw new Error(`vault "${name}": "${h}" is not a host name`);
+        }
+    }
     const tls = await serverTls(options, host);
     const entra = await Entra.create(state.tenantId, () => state.principals);
     const faults = new Faults(options.throttle, options.latencyMs ?? 0);
@@ -115,7 +138,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
     const authority = https.createServer({ cert: tls.certPem, key: tls.keyPem });
     servers.push(authority);
-    const authorityPort = await listenOrCleanUp(authority, host, options.port ?? 0);
+    const authorityPort = options.port !== undefined || state.authorityPort === undefined
+        ? await listenOrCleanUp(authority, host, options.port ?? 0)
+        : await listen(authority, host, state.authorityPort).catch(() => listenOrCleanUp(authority, host, 0));
+    state.authorityPort = authorityPort;
     const authorityHost = `https://${urlHost}:${authorityPort}`;
     authority.on("request", (req: IncomingMessage, res: ServerResponse) => {
         void (async () => {
@@ -146,7 +172,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
             ? await listenOrCleanUp(server, host, wanted)
             : await listen(server, host, vault.port ?? 0).catch(() => listenOrCleanUp(server, host, 0));
         vault.port = port;
-        vaults[name] = `https://${urlHost}:${port}`;
+        const vaultHost = options.vaultHosts?.[name];
+        vaults[name] = vaultHost ? `https://${vaultHost}${port === 443 ? "" : `:${port}`}` : `https://${urlHost}:${port}`;
         server.on("request", vaultHandler(deps, name, vaults[name]));
     }
     store.save();
@@ -193,7 +220,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
 /** The CA file and a server certificate; a CA made here lives in dataDir, or a temp dir removed at close. */
 async function serverTls(options: EmulatorOptions, host: string) {
-    const hosts = ["localhost", "127.0.0.1", "::1", ...(["localhost", "127.0.0.1", "::1", "0.0.0.0", "::"].includes(host) ? [] : [host])];
+    const hosts = [
+        "localhost", "127.0.0.1", "::1",
+        ...(["localhost", "127.0.0.1", "::1", "0.0.0.0", "::"].includes(host) ? [] : [host]),
+        ...Object.values(options.vaultHosts ?? {}),
+    ];
+    if (options.tls && "certPath" in options.tls) {
+        const files = options.tls;
+        const read = (p: string, what: string) => {
+            try {
+                return fs.readFileSync(p, "utf8");
+            } catch (e) {
+                throw new Error(`cannot read the emulator's ${what} at ${p}: ${(e as Error).message}`);
+            }
+        };
+        return { certPem: read(files.certPath, "server certificate"), keyPem: read(files.keyPath, "server key"), caCertPath: files.caCertPath ?? files.certPath, cleanup: () => undefined };
+    }
     if (options.tls) {
         const ca = readCa(options.tls);
         return { ...(await issueServerCertificate(ca, hosts)), caCertPath: options.tls.caCertPath, cleanup: () => undefined };

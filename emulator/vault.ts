@@ -54,12 +54,33 @@ export function markPurged(ctx: VaultContext, name: string, prefix = ""): void {
 export function deletion(ctx: VaultContext, now: number): Deleted {
     const d: Deleted = { deletedDate: now, scheduledPurgeDate: now + ctx.state.recoverableDays * 86400 };
     if (ctx.lag?.deleteMs) d.visibleAt = Date.now() + ctx.lag.deleteMs;
+    // Keep expireIn's bound true for every kind (a certificate's delete also deletes its key and secret).
+    for (const objects of [ctx.state.secrets, ctx.state.keys, ctx.state.certificates]) {
+        const known = nextPurge.get(objects);
+        if (known !== undefined && d.scheduledPurgeDate < known) nextPurge.set(objects, d.scheduledPurgeDate);
+    }
     return d;
 }
 
+/**
+ * Per map of one kind's objects, the earliest purge date (s) among its soft-deleted objects when it
+ * was last scanned: nothing expires before then, so most calls skip the scan (it read every object
+ * of the vault on every request, most of the emulator's CPU in a bulk backup of 1,000 secrets).
+ * A map never scanned (new, or loaded from disk) has no entry and is scanned; `deletion` lowers it.
+ */
+const nextPurge = new WeakMap<object, number>();
+
 /** Forgets soft-deleted objects of one kind whose purge date has passed, as the service does. */
 export function expireIn(objects: Record<string, { deleted?: Deleted }>, now: number): void {
-    for (const [k, e] of Object.entries(objects)) if (e.deleted && e.deleted.scheduledPurgeDate <= now) delete objects[k];
+    if (now < (nextPurge.get(objects) ?? -Infinity)) return;
+    let next = Infinity;
+    for (const k in objects) {
+        const purgeAt = objects[k].deleted?.scheduledPurgeDate;
+        if (purgeAt === undefined) continue;
+        if (purgeAt <= now) delete objects[k];
+        else next = Math.min(next, purgeAt);
+    }
+    nextPurge.set(objects, next);
 }
 
 /** The active object `name` of one kind, or `notFound()`. */

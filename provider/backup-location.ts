@@ -16,13 +16,13 @@ import { redactUrl } from "./redact";
 const MAX_BACKUP_BYTES = 64 * 1024 * 1024;
 
 /** Where a backup is, as parsed from the location string a user gave. */
-export type BackupLocation = { kind: "file"; path: string; url: string } | { kind: "blob"; url: string };
+type BackupLocation = { kind: "file"; path: string; url: string } | { kind: "blob"; url: string };
 
 /**
  * Parses a location: `file://` URL, `https://` Blob Storage URL, or a plain path (relative to
  * the working directory). Throws `BackupInputError` naming `location` for anything else.
  */
-export function parseBackupLocation(location: string): BackupLocation {
+function parseBackupLocation(location: string): BackupLocation {
     if (typeof location !== "string" || location.trim() === "") {
         throw new BackupInputError("location", "location is empty: give the backup's file path, file:// URL or blob URL");
     }

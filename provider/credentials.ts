@@ -22,7 +22,7 @@ export interface ConfigSource {
 }
 
 /** `azure-native:environment` values and the Entra ID authority of each cloud. */
-export const AUTHORITY_HOSTS: Record<string, string> = {
+const AUTHORITY_HOSTS: Record<string, string> = {
     public: "https://login.microsoftonline.com",
     usgovernment: "https://login.microsoftonline.us",
     china: "https://login.chinacloudapi.cn",

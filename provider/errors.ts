@@ -43,7 +43,7 @@ export class VaultError extends Error {
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "REQUEST_SEND_ERROR", "UND_ERR_SOCKET"]);
 
 /** The message for one failed call: facts first, then exactly one "What to do:" line. */
-export function formatVaultError(context: VaultCallContext, facts: VaultErrorFacts): string {
+function formatVaultError(context: VaultCallContext, facts: VaultErrorFacts): string {
     const head = `${context.operation} of ${kindInfo(context.kind ?? "secret").noun} "${context.secretName}" in vault ${context.vaultUrl} failed`;
     const listed = factsList(facts);
     const detail = listed ? ` (${listed})` : "";

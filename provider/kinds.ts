@@ -221,7 +221,8 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
                 backup: (name, o) => c.backupCertificate(name, o),
                 restore: async (blob, o) => {
                     const r = await c.restoreCertificateBackup(blob, o);
-                    return { name: r.name ?? "", id: r.id ?? "" };
+                    // the certificates SDK sets the id only in properties (KeyVaultCertificate.id stays undefined)
+                    return { name: r.name ?? "", id: r.properties?.id ?? r.id ?? "" };
                 },
                 list: (o) => mapped(c.listPropertiesOfCertificates(o), props),
                 listVersions: (name, o) => mapped(c.listPropertiesOfCertificateVersions(name, o), props),

@@ -28,7 +28,7 @@ export const DEFAULT_API_VERSION: ApiVersion = "7.4";
 export const DEFAULT_DESTINATION = "./secret-backups";
 
 /** The Key Vault DNS suffixes of the public, China, US Government and German clouds. */
-export const KEY_VAULT_SUFFIXES = ["vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net", "vault.microsoftazure.de"];
+const KEY_VAULT_SUFFIXES = ["vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net", "vault.microsoftazure.de"];
 
 /** The inputs of one backup after defaults are applied: what state echoes and `diff` compares. */
 export type BackupInputs = {
@@ -89,7 +89,7 @@ export function vaultUrlProblem(value: unknown): string | undefined {
 
 
 /** The reason `value` is not a valid name of a `kind` object (a secret by default), or undefined when it is. */
-export function secretNameProblem(value: unknown, kind: KindInfo = KINDS.secret): string | undefined {
+function secretNameProblem(value: unknown, kind: KindInfo = KINDS.secret): string | undefined {
     if (typeof value !== "string" || value === "") {
         return kind.kind === "secret" ? "secretName is required (or pass `secret`)" : kind.kind === "key" ? "keyName is required (or pass `key`)" : `${kind.nameInput} is required`;
     }
@@ -116,7 +116,7 @@ export function apiVersionProblem(value: unknown): string | undefined {
 }
 
 /** The reason `value` is not a usable version of a `kind` object (a secret by default), or undefined when it is. */
-export function secretVersionProblem(value: unknown, kind: KindInfo = KINDS.secret): string | undefined {
+function secretVersionProblem(value: unknown, kind: KindInfo = KINDS.secret): string | undefined {
     if (value === undefined || value === null || value === "") return undefined;
     if (typeof value !== "string" || !/^[0-9a-zA-Z]{1,64}$/.test(value)) {
         return `${JSON.stringify(value)} is not a ${kind.noun} version (a string of letters and digits, e.g. 4387e9f3d6e14c459867679a90fd0f79)`;
@@ -125,7 +125,7 @@ export function secretVersionProblem(value: unknown, kind: KindInfo = KINDS.secr
 }
 
 /** The reason `value` is not a usable `sourceUpdatedOn` (an ISO 8601 time, as `VaultBackup` passes it), or undefined. */
-export function sourceUpdatedOnProblem(value: unknown): string | undefined {
+function sourceUpdatedOnProblem(value: unknown): string | undefined {
     if (value === undefined || value === null || value === "") return undefined;
     if (typeof value !== "string" || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value) || Number.isNaN(Date.parse(value))) {
         return `${JSON.stringify(value)} is not a time: give an ISO 8601 UTC time such as 2026-12-01T00:00:00.000Z (when the object last changed in the vault)`;
@@ -134,7 +134,7 @@ export function sourceUpdatedOnProblem(value: unknown): string | undefined {
 }
 
 /** The reason `value` is not usable as triggers, or undefined when it is. */
-export function triggersProblem(value: unknown): string | undefined {
+function triggersProblem(value: unknown): string | undefined {
     if (value === undefined || value === null) return undefined;
     if (!Array.isArray(value)) return `triggers must be a list of values (got ${typeof value})`;
     // Triggers are kept in state (inputs and outputs) and compared on every diff: keep them small.
@@ -145,12 +145,12 @@ export function triggersProblem(value: unknown): string | undefined {
 }
 
 /** The most values `triggers` may hold. */
-export const MAX_TRIGGERS = 1000;
+const MAX_TRIGGERS = 1000;
 /** The most bytes `triggers` may take as JSON. */
-export const MAX_TRIGGERS_BYTES = 64 * 1024;
+const MAX_TRIGGERS_BYTES = 64 * 1024;
 
 /** The reason `value` is not a destination string, or undefined (usability on disk is checked elsewhere). */
-export function destinationShapeProblem(value: unknown): string | undefined {
+function destinationShapeProblem(value: unknown): string | undefined {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== "string" || value.trim() === "") return "destination must be a folder path, a file:// URL or a Blob Storage container URL";
     const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value.trim())?.[1].toLowerCase();
@@ -228,12 +228,12 @@ export function normalizeVaultUrl(vaultUrl: string): string {
 }
 
 /** The inputs that decide which backup of a secret exists: a change in any of them takes a new backup. */
-export const BACKUP_INPUT_KEYS: ReadonlyArray<keyof BackupInputs> = [
+const BACKUP_INPUT_KEYS: ReadonlyArray<keyof BackupInputs> = [
     "vaultUrl", "secretName", "destination", "secretVersion", "triggers", "apiVersion",
 ];
 
 /** `BACKUP_INPUT_KEYS` for a backup of `kind`. */
-export function backupInputKeys(kind: KindInfo): string[] {
+function backupInputKeys(kind: KindInfo): string[] {
     return ["vaultUrl", kind.nameInput, "destination", kind.versionInput, "triggers", "apiVersion"];
 }
 

@@ -24,7 +24,7 @@ export interface VaultClientSettings {
 }
 
 /** Default wait for one Backup Secret answer: generous for a 500-version secret, finite for a vault that never answers. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 
 /** Microsoft's advice for Key Vault throttling: exponential back-off from one second. */
 export const DEFAULT_THROTTLE_BACKOFF_MS = [1000, 2000, 4000, 8000, 16000];

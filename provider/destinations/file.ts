@@ -63,7 +63,7 @@ export class FileDestination implements Destination {
             await placeWithoutOverwriting(tempPath, finalPath);
             linked = true;
             step();
-            await syncFolder(this.folder);
+            await syncFolderAfter(this.folder);
             const stored = await fsp.readFile(finalPath);
             step();
             const hash = sha256Hex(stored);
@@ -115,22 +115,21 @@ export async function folderProblem(destination: string, timeoutMs = DEFAULT_FIL
     } catch (error) {
         return `"${redactUrl(destination)}" is not a usable path: ${(error as Error).message}`;
     }
-    const fineUntil = recentlyFine.get(folder);
-    if (fineUntil !== undefined && Date.now() < fineUntil) return undefined;
-    const problem = await withTimeout(nearestFolderProblem(folder), timeoutMs, () =>
+    const recent = recentChecks.get(folder);
+    if (recent && Date.now() < recent.until) return recent.problem;
+    const problem = withTimeout(nearestFolderProblem(folder), timeoutMs, () =>
         new Error(`"${folder}" did not answer within ${timeoutMs / 1000} s (a hung network share?)`)).catch((error: Error) => error.message);
-    if (problem === undefined) rememberFine(folder);
-    return problem;
+    // Concurrent checks of one folder (64 resources in flight) share one look; a problem is not remembered.
+    if (recentChecks.size >= 1000) recentChecks.clear();
+    recentChecks.set(folder, { until: Date.now() + FINE_FOR_MS, problem });
+    const found = await problem;
+    if (found !== undefined) recentChecks.delete(folder);
+    return found;
 }
 
 /** How long `folderProblem` trusts a folder it found fine, ms. */
 const FINE_FOR_MS = 1000;
-const recentlyFine = new Map<string, number>();
-
-function rememberFine(folder: string): void {
-    if (recentlyFine.size >= 1000) recentlyFine.clear();
-    recentlyFine.set(folder, Date.now() + FINE_FOR_MS);
-}
+const recentChecks = new Map<string, { until: number; problem: Promise<string | undefined> }>();
 
 async function nearestFolderProblem(folder: string): Promise<string | undefined> {
     for (let dir = folder; ; dir = path.dirname(dir)) {
@@ -225,6 +224,31 @@ async function copyWithoutOverwriting(from: string, to: string): Promise<void> {
         await removeQuietly(to);
         throw error;
     }
+}
+
+/** Per folder, the fsync of it running now and the one queued to start after it. */
+const folderSyncs = new Map<string, { running?: Promise<void>; queued?: Promise<void> }>();
+
+// Resolves once an fsync of `folder` that started after this call has finished, so the entry just
+// linked is durable. Concurrent writes share syncs (group commit): with 64 in flight, one fsync
+// of the folder covers every link made before it started, instead of one open+fsync+close each.
+function syncFolderAfter(folder: string): Promise<void> {
+    let s = folderSyncs.get(folder);
+    if (!s) folderSyncs.set(folder, (s = {}));
+    const state = s;
+    const start = (): Promise<void> => {
+        const run = syncFolder(folder).finally(() => {
+            if (state.running === run) state.running = undefined;
+        });
+        state.running = run;
+        return run;
+    };
+    if (!state.running) return start();
+    state.queued ??= state.running.catch(() => undefined).then(() => {
+        state.queued = undefined;
+        return start();
+    });
+    return state.queued;
 }
 
 // Makes the new directory entry durable too; some platforms cannot open a folder for fsync.

@@ -5,7 +5,7 @@
 import type { TokenCredential } from "@azure/identity";
 import type { Destination } from "./destination";
 import { FileDestination, folderProblem } from "./file";
-import { BlobDestination } from "./blob";
+import type { BlobDestination } from "./blob";
 import { looksLikeBlobDestination, parseBlobDestination } from "./blob-url";
 import { redactUrl } from "../redact";
 
@@ -32,7 +32,9 @@ export function isBlobDestination(destination: string): boolean {
 export function openDestination(destination: string, options: DestinationOptions = {}): Destination {
     if (!isBlobDestination(destination)) return new FileDestination(destination, { timeoutMs: options.timeoutMs });
     if (!options.credential) throw new Error(`destination "${redactUrl(destination)}": Blob Storage needs a credential`);
-    return new BlobDestination(destination, options.credential);
+    // Loaded on first use: @azure/storage-blob costs a folder-only host about 8 MiB and its load time.
+    const blob = require("./blob") as typeof import("./blob");
+    return new blob.BlobDestination(destination, options.credential);
 }
 
 /** Why `destination` cannot hold backups (for `check`), or undefined when it can; a folder's file system gets `timeoutMs` to answer. */

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { startEmulator, type RunningEmulator } from "../../emulator";
-import { DEMO_SECRETS, DEMO_VAULT, demoPaths, demoRoot, demoSeed, loadSettings, type DemoPaths } from "./settings";
+import { DEMO_SECRETS, DEMO_VAULT, demoDestination, demoPaths, demoRoot, demoSeed, loadSettings, type DemoPaths } from "./settings";
 import { runDemoStack } from "./run-stack";
 import { backupTable } from "./table";
 import { emulatorClient, restoreVaultIntoFreshVault } from "./restore-check";
@@ -34,7 +34,7 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
         const secrets = [];
         for (const name of DEMO_SECRETS) secrets.push({ name, version: String((await client.getSecret(name)).properties.version) });
         const rows = await runDemoStack(projectRoot, paths, {
-            program: { vaultUrl, secrets, destination: `./${path.relative(projectRoot, paths.backups)}` },
+            program: { vaultUrl, secrets, destination: demoDestination(projectRoot, paths.backups) },
             credentials: azureNativeConfig(emulator),
         }, { AZURE_AUTHORITY_HOST: emulator.authorityHost }, say);
         say();

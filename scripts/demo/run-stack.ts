@@ -39,7 +39,7 @@ export async function runDemoStack(
         exports = pulumiUp(pulumi, projectRoot, paths, config, env);
     } else {
         say("No pulumi CLI on PATH: running the root program through the provider-host harness instead " +
-            "(scripts/harness: the program under pulumi's mocks, every SecretBackup call through @pulumi/pulumi's real dynamic-provider host over gRPC).");
+            "(scripts/harness: the program under @pulumi/pulumi's own runner, every SecretBackup call through its real dynamic-provider host over gRPC).");
         exports = await harnessUp(projectRoot, paths, config, env);
     }
     const rows = Object.entries(exports).map(([secret, b]) => ({ secret, ...b, takenNow: previous[secret] !== b.location }));

@@ -34,6 +34,16 @@ export function demoRoot(projectRoot: string): string {
     return process.env.DEMO_DIR ? path.resolve(process.env.DEMO_DIR) : path.join(projectRoot, ".demo");
 }
 
+/**
+ * The `destination` the demo's stack config gives for the `backups` folder: `./<path>` relative to
+ * the project when the folder is inside it (what earlier demo stacks hold, so their backups stay
+ * unchanged), else the absolute path, since a destination may not climb out with `..`.
+ */
+export function demoDestination(projectRoot: string, backups: string): string {
+    const relative = path.relative(projectRoot, backups);
+    return relative === "" || relative.startsWith("..") || path.isAbsolute(relative) ? backups : `./${relative}`;
+}
+
 /** The demo's paths under `root` (see `demoRoot`). */
 export function demoPaths(root: string): DemoPaths {
     return {

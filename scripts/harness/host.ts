@@ -11,7 +11,7 @@ import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import { PluginInfo } from "@pulumi/pulumi/proto/plugin_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { PropertyMap, fromStruct, toStruct } from "./wire";
-import { signalGroup } from "./process-group";
+import { signalGroup, trackGroup, untrackGroup } from "./process-group";
 
 /** How to start a host. */
 export interface HostOptions {
@@ -61,13 +61,6 @@ export function hostEntryPoint(projectRoot: string): string {
     return path.join(projectRoot, "node_modules", "@pulumi", "pulumi", "cmd", "dynamic-provider", "index.js");
 }
 
-// Hosts run in their own process group, so they outlive this process unless stopped; if this
-// process exits (e.g. a test runner calling process.exit) with hosts still up, stop them here.
-const liveGroups = new Set<number>();
-process.on("exit", () => {
-    for (const pid of liveGroups) signalGroup(pid, "SIGKILL");
-});
-
 /** A running dynamic-provider host and a gRPC client connected to it. */
 export class ProviderHost {
     private readonly stdoutChunks: string[] = [];
@@ -78,8 +71,12 @@ export class ProviderHost {
     private constructor(private readonly child: ChildProcess) {
         child.stdout?.setEncoding("utf8").on("data", (c: string) => this.stdoutChunks.push(c));
         child.stderr?.setEncoding("utf8").on("data", (c: string) => this.stderrChunks.push(c));
-        if (child.pid) liveGroups.add(child.pid);
-        this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+        // Its own process group: stopped when this process exits or gets SIGINT/SIGTERM/SIGHUP.
+        if (child.pid) trackGroup(child.pid);
+        this.exited = new Promise((resolve) => child.once("exit", () => {
+            if (child.pid) untrackGroup(child.pid);
+            resolve();
+        }));
     }
 
     /** Spawns the host in its own process group and connects once it prints its port. */
@@ -226,13 +223,13 @@ export class ProviderHost {
         this.client?.close();
         this.client = undefined;
         if (this.child.exitCode !== null || this.child.signalCode !== null) {
-            liveGroups.delete(this.pid);
+            untrackGroup(this.pid);
             return;
         }
         signalGroup(this.pid, "SIGTERM");
         const killer = setTimeout(() => signalGroup(this.pid, "SIGKILL"), 3000);
         await this.exited;
         clearTimeout(killer);
-        liveGroups.delete(this.pid);
+        untrackGroup(this.pid);
     }
 }

@@ -67,6 +67,15 @@ describe("file destination", () => {
         assert.equal(fs.readdirSync(root).length, 2);
     });
 
+    it("64 concurrent writes into one new folder all land, each verified (they share the folder's one sweep and its fsyncs)", async () => {
+        const dest = new FileDestination(root);
+        const blobs = Array.from({ length: 64 }, () => randomBytes(100));
+        const locations = await Promise.all(blobs.map((b) => dest.write(b, record(b))));
+        assert.equal(new Set(locations).size, 64);
+        for (const [i, location] of locations.entries()) assert.equal(await dest.verify(location, sha256Hex(blobs[i])), "ok");
+        assert.equal(fs.readdirSync(root).length, 64, "no temporary file left");
+    });
+
     it("verify says missing for a deleted file and changed for an altered one", async () => {
         const dest = new FileDestination(root);
         const blob = randomBytes(64);

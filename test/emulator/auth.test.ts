@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import type { TokenCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import * as jose from "jose";
+import sinon from "sinon";
 import type { RunningEmulator } from "../../emulator";
 import { challengeFor } from "../../emulator/auth";
 import * as errors from "../../emulator/errors";
@@ -93,6 +94,23 @@ describe("emulator: authentication", () => {
         assert.deepEqual(res.json, errors.tokenExpired(challenge).toBody());
         const client = clientWithToken(() => emulator.mintToken(0, { expiresInSeconds: -120 }));
         await assertKeyVaultError(client.getSecret("anything"), errors.tokenExpired(challenge));
+    });
+
+    it("a token accepted earlier is refused once it expires (verified tokens are remembered only until their expiry)", async () => {
+        const token = await emulator.mintToken(0, { expiresInSeconds: 90 });
+        const url = `${emulator.vaults["auth-vault"]}/secrets?api-version=7.4`;
+        assert.equal((await rawRequest(url, { token })).status, 200);
+        assert.equal((await rawRequest(url, { token })).status, 200, "accepted again while valid");
+        const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ["Date"] });
+        try {
+            clock.tick(120_000);
+            const res = await rawRequest(url, { token });
+            assert.equal(res.status, 401);
+            assert.equal(res.headers["www-authenticate"], challenge);
+            assert.deepEqual(res.json, { error: { code: "Unauthorized", message: "[TokenExpired] Error validating token: 'S2S12086'." } });
+        } finally {
+            clock.restore();
+        }
     });
 
     it("refuses a token signed with another key", async () => {

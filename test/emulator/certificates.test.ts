@@ -113,6 +113,8 @@ describe("emulator: certificates and the key and secret they own", () => {
         assert.deepEqual(p.x509_props.key_usage, ["digitalSignature", "keyEncipherment"]);
         assert.equal(p.x509_props.validity_months, 12);
         assert.deepEqual(p.lifetime_actions, [{ trigger: { lifetime_percentage: 80 }, action: { action_type: "AutoRenew" } }]);
+        assert.deepEqual(p.x509_props.basic_constraints, { ca: false }, "2025-07-01's field");
+        assert.deepEqual(got.json.pending, { id: `${base}/certificates/${name}/pending` }, "2025-07-01's field");
         const a = got.json.attributes;
         assert.ok(Math.abs(a.created - a.nbf - 600) <= 2, `nbf ${a.nbf} about 10 minutes before created ${a.created}`);
         const oneYear = new Date(a.created * 1000);
@@ -369,6 +371,8 @@ describe("emulator: certificates and the key and secret they own", () => {
         await assertServiceError(client.restoreCertificateBackup(blob), 409, "Conflict", /^There was a conflict restoring the certificate '/);
         await assertServiceError(client.restoreCertificateBackup(blob), 409, "Conflict", new RegExp(`'${cert.properties.id!.replace(/[.]/g, "\\.")}'`));
         await assertServiceError(client.restoreCertificateBackup(new Uint8Array(64)), 400, "Malformed backup blob", corrupt);
+        const missing = uniqueName("nocert");
+        await assertServiceError(client.backupCertificate(missing), 404, "CertificateNotFound", CERT_NOT_FOUND(missing));
         const keys = keyClientFor(emulator, "cert-vault");
         await assertServiceError(keys.restoreKeyBackup(blob), 400, "Malformed backup blob", corrupt);
         const keyName = uniqueName("kblob");

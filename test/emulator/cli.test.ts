@@ -3,8 +3,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { loadOrCreateCa } from "../../emulator/tls";
+import * as net from "node:net";
+import { issueServerCertificate, loadOrCreateCa } from "../../emulator/tls";
+import { rawRequest } from "./raw";
 import { parseCli } from "../../emulator/cli";
+import { startEmulator } from "../../emulator";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { signalGroup } from "../../scripts/harness/process-group";
 import { repoRoot, scratchRoot, testCaDir } from "../helpers/paths";
@@ -48,6 +51,17 @@ async function exitOf(child: ChildProcess, ms = 10_000): Promise<number | null> 
     return code;
 }
 
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
 describe("emulator: keyvault-emulator CLI", () => {
     const started: ChildProcess[] = [];
     after(() => started.forEach(killGroup));
@@ -63,6 +77,69 @@ describe("emulator: keyvault-emulator CLI", () => {
         assert.throws(() => parseCli(["--ca-cert", "x"]), /--ca-cert and --ca-key go together/);
         assert.throws(() => parseCli(["stray"]), /unexpected argument "stray"/);
         assert.equal(parseCli(["--help"]), "help");
+        assert.throws(() => parseCli(["--vault", "bad name!"]), /^Error: --vault: invalid vault name "bad name!"/);
+        assert.deepEqual(parseCli(["--vault", "myvault=MyVault.vault.azure.net:8443", "--vault", "other=other.vault.azure.net"]), {
+            vaults: ["myvault", "other"],
+            vaultHosts: { myvault: "myvault.vault.azure.net", other: "other.vault.azure.net" },
+            vaultPorts: { myvault: 8443 },
+        });
+        assert.throws(() => parseCli(["--vault", "myvault=host:99999"]), /--vault myvault=host:99999: expected NAME=HOST or NAME=HOST:PORT/);
+        assert.throws(() => parseCli(["--tls-cert", "c.pem"]), /--tls-cert and --tls-key go together/);
+        assert.deepEqual(parseCli(["--tls-cert", "c.pem", "--tls-key", "k.pem", "--ca-cert", "ca.pem"]), { tls: { certPath: "c.pem", keyPath: "k.pem", caCertPath: "ca.pem" } });
+        assert.throws(() => parseCli(["--managed-backup", "sometimes"]), /--managed-backup must be "refuse" or "allow"/);
+        assert.deepEqual(parseCli(["--managed-backup", "allow", "--certificate-delay", "1500"]), { managedBackup: "allow", certificateDelayMs: 1500 });
+    });
+
+    it("exits 2 naming the flag for a bad vault name and for --data naming a file (not a raw EEXIST)", async () => {
+        const badName = startCli(["--vault", "bad name!"]);
+        started.push(badName.child);
+        assert.equal(await exitOf(badName.child), 2);
+        assert.match(badName.stderr(), /^keyvault-emulator: --vault: invalid vault name "bad name!"/);
+        const file = path.join(scratchRoot, uniqueName("data-file"));
+        fs.mkdirSync(scratchRoot, { recursive: true });
+        fs.writeFileSync(file, "not a folder");
+        const dataFile = startCli(["--data", file]);
+        started.push(dataFile.child);
+        assert.equal(await exitOf(dataFile.child), 2);
+        assert.match(dataFile.stderr(), new RegExp(`^keyvault-emulator: --data must be a folder, and ${file.replace(/[.]/g, "\\.")} is a file`));
+        assert.doesNotMatch(dataFile.stderr(), /EEXIST|mkdir/);
+        assert.equal(dataFile.stdout(), "", "no ready line");
+        // from code too, and for a folder below a file
+        await assert.rejects(startEmulator({ dataDir: path.join(file, "state") }), (e: Error) => {
+            assert.equal(e.message, `the emulator's data folder ${path.join(file, "state")} cannot be used: it, or a folder above it, is a file. Give a folder (it is made when missing).`);
+            return true;
+        });
+    });
+
+    it("serves a vault under a given host name and pinned port with a given server certificate; ids use that host; with --data the token endpoint keeps its port", async () => {
+        const ca = await loadOrCreateCa(testCaDir);
+        const host = "myvault.vault.azure.net";
+        const dir = path.join(scratchRoot, uniqueName("cli-host"));
+        fs.mkdirSync(dir, { recursive: true });
+        const cert = await issueServerCertificate({ certPem: fs.readFileSync(ca.caCertPath, "utf8"), keyPem: fs.readFileSync(ca.caKeyPath, "utf8") }, [host, "localhost", "127.0.0.1"]);
+        fs.writeFileSync(path.join(dir, "server.pem"), cert.certPem);
+        fs.writeFileSync(path.join(dir, "server-key.pem"), cert.keyPem, { mode: 0o600 });
+        const port = await freePort();
+        const args = ["--vault", `myvault=${host}:${port}`, "--tls-cert", path.join(dir, "server.pem"), "--tls-key", path.join(dir, "server-key.pem"), "--ca-cert", ca.caCertPath, "--data", path.join(dir, "data")];
+        const first = startCli(args);
+        started.push(first.child);
+        const ready = await first.ready;
+        assert.equal(ready.vaults.myvault, `https://${host}:${port}`);
+        assert.equal(ready.caCertPath, ca.caCertPath);
+        const token = (await credentialFor({ tenantId: ready.tenantId, principals: ready.principals, authorityHost: ready.authorityHost }).getToken("https://vault.azure.net/.default")).token;
+        // the client resolves the name to the loopback address; TLS checks the given certificate for the name
+        const created = await rawRequest(`https://127.0.0.1:${port}/keys/hosted/create?api-version=7.4`, { method: "POST", token, body: { kty: "EC" }, servername: host, headers: { host: `${host}:${port}` } });
+        assert.equal(created.status, 200, created.text);
+        assert.match(created.json.key.kid, new RegExp(`^https://myvault\\.vault\\.azure\\.net:${port}/keys/hosted/[0-9a-f]{32}$`));
+        first.child.kill("SIGTERM");
+        assert.equal(await exitOf(first.child), 0);
+        const second = startCli(args);
+        started.push(second.child);
+        const again = await second.ready;
+        assert.equal(again.authorityHost, ready.authorityHost, "AZURE_AUTHORITY_HOST stays valid across restarts");
+        assert.equal(again.vaults.myvault, ready.vaults.myvault);
+        second.child.kill("SIGTERM");
+        assert.equal(await exitOf(second.child), 0);
     });
 
     it("prints exactly one ready line, serves the real SDK, and closes cleanly on SIGTERM", async () => {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import type { RunningEmulator } from "../../emulator";
 import * as errors from "../../emulator/errors";
-import { assertKeyVaultError, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { assertKeyVaultError, assertServiceError, certificateClientFor, keyClientFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 
 /** Polls `attempt` until it resolves, for at most `ms`. */
 async function pollUntil(attempt: () => Promise<unknown>, ms: number): Promise<void> {
@@ -48,5 +48,27 @@ describe("emulator: the service's delete and purge lag (option lag)", () => {
         await assertKeyVaultError(client.setSecret(name, "w"), errors.beingDeleted(name));
         await pollUntil(() => client.restoreSecretBackup(blob), 10_000);
         assert.equal((await client.getSecret(name)).value, "v");
+    });
+
+    it("keys and certificates too: get-deleted answers 404 (recorded text) for a moment, and a purged certificate's name answers 409 on restore", async () => {
+        const keys = keyClientFor(emulator, "lag-vault");
+        const keyName = uniqueName("lag-key");
+        await keys.createKey(keyName, "EC");
+        const keyPoller = await keys.beginDeleteKey(keyName, { intervalInMs: 50 });
+        await assertServiceError(keys.getDeletedKey(keyName), 404, "KeyNotFound", `Deleted Key not found: ${keyName}`);
+        await keyPoller.pollUntilDone();
+        assert.ok(await keys.getDeletedKey(keyName));
+
+        const certs = certificateClientFor(emulator, "lag-vault");
+        const certName = uniqueName("lag-cert");
+        await (await certs.beginCreateCertificate(certName, { issuerName: "Self", subject: "CN=lag" }, { intervalInMs: 20 })).pollUntilDone();
+        const blob = (await certs.backupCertificate(certName))!;
+        const certPoller = await certs.beginDeleteCertificate(certName, { intervalInMs: 50 });
+        await assertServiceError(certs.getDeletedCertificate(certName), 404, "CertificateNotFound", `Deleted Certificate not found: ${certName}`);
+        await certPoller.pollUntilDone();
+        await certs.purgeDeletedCertificate(certName);
+        await assertServiceError(certs.restoreCertificateBackup(blob), 409, "Conflict", /^There was a conflict restoring the certificate '/);
+        await pollUntil(() => certs.restoreCertificateBackup(blob), 10_000);
+        assert.equal((await certs.getCertificate(certName)).name, certName);
     });
 });

@@ -12,11 +12,11 @@ export interface RawResponse {
 /**
  * Sends one request (TLS verified against NODE_EXTRA_CA_CERTS) and reads the whole answer. A `host`
  * header other than the URL's is sent as is, while TLS still verifies the emulator's certificate
- * for `localhost`.
+ * for `servername` (default `localhost`).
  */
 export function rawRequest(
     url: string,
-    options: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+    options: { method?: string; token?: string; body?: unknown; headers?: Record<string, string>; servername?: string } = {},
 ): Promise<RawResponse> {
     const payload = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     return new Promise((resolve, reject) => {
@@ -24,7 +24,7 @@ export function rawRequest(
             url,
             {
                 method: options.method ?? "GET",
-                ...(options.headers?.host ? { servername: "localhost" } : {}),
+                ...(options.servername ? { servername: options.servername } : options.headers?.host ? { servername: "localhost" } : {}),
                 headers: {
                     ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
                     ...(payload !== undefined ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -50,5 +51,21 @@ describe("npm run demo", function () {
         // The newest backup of the rotated secret is the one restored: 2 versions of api-key now.
         assert.match(rotated.stdout, /all 5 versions came back with the same ids and values/);
         assert.deepEqual(processesMarked(mark), []);
+    });
+
+    it("keeps its state in a DEMO_DIR outside the repository: backups land there and the restore check passes", async () => {
+        const outside = fs.mkdtempSync(path.join(os.tmpdir(), "demo-outside-"));
+        try {
+            const env = { ...process.env, DEMO_DIR: outside };
+            const { stdout } = await run(process.execPath, [demo], { cwd: repoRoot, env });
+            const backups = path.join(outside, "backups");
+            for (const name of ["db-password", "api-key", "storage-connection"]) {
+                assert.match(stdout, new RegExp(`${name}\\s+new backup\\s+\\d+ B\\s+[0-9a-f]{12}…\\s+file://${backups}/\\S+\\.kvbackup`));
+            }
+            assert.equal(fs.readdirSync(backups).filter((f) => f.endsWith(".kvbackup")).length, 3);
+            assert.match(stdout, /Restore check: restored "db-password" .* all 2 versions came back/);
+        } finally {
+            fs.rmSync(outside, { recursive: true, force: true });
+        }
     });
 });

@@ -12,7 +12,8 @@ import { repoRoot } from "../helpers/paths";
 import { fakeAzOnPath } from "../helpers/fake-az";
 
 // SecretBackup driven the way `pulumi preview/up/refresh/destroy` drive it: the root program run
-// under mocks, every call through the real dynamic-provider host over gRPC, against the emulator.
+// by @pulumi/pulumi's own runner (cmd/run), every call through the real dynamic-provider host over
+// gRPC, against the emulator.
 const VAULT = "hostlife";
 const TYPE = "pulumi-nodejs:dynamic/keyvault:SecretBackup";
 const rootProgram = path.join(repoRoot, "dist", "program", "index.js");

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ClientSecretCredential, DefaultAzureCredential } from "@azure/identity";
-import { credentialSettings, createCredential, AUTHORITY_HOSTS } from "../../provider/credentials";
+import { credentialSettings, createCredential } from "../../provider/credentials";
 import { relaxChallengeVerification } from "../../provider/vault-client";
 import * as ops from "../../provider/operations";
 import type { RunningEmulator } from "../../emulator";
@@ -24,7 +24,7 @@ describe("credentials", () => {
 
     it("azure-native:environment picks the cloud's authority; AZURE_AUTHORITY_HOST overrides it; an unknown cloud is refused", () => {
         assert.equal(credentialSettings(config({ "azure-native:environment": "china" }), {}).authorityHost, "https://login.chinacloudapi.cn");
-        assert.equal(credentialSettings(config({ "azure-native:environment": "usgovernment" }), {}).authorityHost, AUTHORITY_HOSTS.usgovernment);
+        assert.equal(credentialSettings(config({ "azure-native:environment": "usgovernment" }), {}).authorityHost, "https://login.microsoftonline.us");
         assert.equal(credentialSettings(config({ "azure-native:environment": "public" }), { AZURE_AUTHORITY_HOST: "https://127.0.0.1:9" }).authorityHost, "https://127.0.0.1:9");
         assert.throws(() => credentialSettings(config({ "azure-native:environment": "mars" }), {}), /azure-native:environment "mars" is not one of public, usgovernment, china/);
     });

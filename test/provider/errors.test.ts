@@ -1,5 +1,8 @@
 import { strict as assert } from "node:assert";
-import { formatVaultError, factsFromError, VaultError, type VaultErrorFacts } from "../../provider/errors";
+import { factsFromError, VaultError, type VaultCallContext, type VaultErrorFacts } from "../../provider/errors";
+
+/** The message a failed call of `context` gets, as users see it on the thrown `VaultError`. */
+const formatVaultError = (context: VaultCallContext, facts: VaultErrorFacts): string => new VaultError(context, facts).message;
 
 const context = { operation: "backup", vaultUrl: "https://myvault.vault.azure.net", secretName: "db-password" };
 
@@ -11,7 +14,7 @@ describe("Key Vault error messages", () => {
         ["403 AccessDenied", { status: 403, code: "Forbidden", innerCode: "AccessDenied" }, /grant the identity the secrets "backup" permission/],
         ["403 ForbiddenByRbac", { status: 403, code: "Forbidden", innerCode: "ForbiddenByRbac" }, /Microsoft\.KeyVault\/vaults\/secrets\/backup\/action/],
         ["403 ForbiddenByFirewall", { status: 403, code: "Forbidden", innerCode: "ForbiddenByFirewall" }, /vault's firewall/],
-        ["403 SecretDisabled", { status: 403, code: "Forbidden", innerCode: "SecretDisabled" }, /enable the secret "db-password"/],
+        ["403 SecretDisabled", { status: 403, code: "Forbidden", innerCode: "SecretDisabled" }, /enable the secret "db-password" \(Key Vault refused it because its current version is disabled\)/],
         ["404", { status: 404, code: "SecretNotFound" }, /check that the secret "db-password" exists/],
         ["409", { status: 409, code: "Conflict" }, /recover or purge it/],
         ["429", { status: 429, code: "Throttled" }, /the vault is throttling/],
@@ -56,5 +59,20 @@ describe("Key Vault error messages", () => {
     it("keeps only the first line of an identity error", () => {
         const facts = factsFromError({ name: "AuthenticationError", message: "AADSTS7000215: Invalid client secret provided.\nTrace ID: x\nmore" });
         assert.deepEqual(facts, { code: "AuthenticationError", message: "AADSTS7000215: Invalid client secret provided." });
+    });
+
+    it("a key's or certificate's failure names that kind, its permission, data action and role", () => {
+        const key = { operation: "backup", vaultUrl: "https://myvault.vault.azure.net", secretName: "signing", kind: "key" as const };
+        assert.match(formatVaultError(key, { status: 403, code: "Forbidden", innerCode: "AccessDenied" }), /^backup of key "signing" in vault .*\nWhat to do: grant the identity the keys "backup" permission/s);
+        assert.match(formatVaultError(key, { status: 403, code: "Forbidden", innerCode: "ForbiddenByRbac" }), /data action Microsoft\.KeyVault\/vaults\/keys\/backup\/action on the vault \(e\.g\. "Key Vault Crypto Officer"\)/);
+        const cert = { ...key, kind: "certificate" as const, secretName: "tls" };
+        assert.match(formatVaultError(cert, { status: 404, code: "CertificateNotFound" }), /check that the certificate "tls" exists .* and that certificateName and vaultUrl are spelled right/);
+        assert.match(formatVaultError({ ...cert, operation: "list" }, { status: 403, code: "Forbidden", innerCode: "ForbiddenByRbac" }), /Microsoft\.KeyVault\/vaults\/certificates\/read/);
+    });
+
+    it("Key Vault's 403 for a certificate's managed key (recorded inner code KeyManagedByKeyVault) says to back up the certificate", () => {
+        const key = { operation: "backup", vaultUrl: "https://myvault.vault.azure.net", secretName: "tls", kind: "key" as const };
+        const message = formatVaultError(key, { status: 403, code: "Forbidden", innerCode: "KeyManagedByKeyVault", message: "Operation \"delete\" is not allowed as this object's lifetime is managed by Key Vault." });
+        assert.match(message, /What to do: "tls" is the key Key Vault keeps for the certificate "tls": .* Back up the certificate instead \(CertificateBackup with certificateName "tls"/);
     });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import {
     UNKNOWN, SUPPORTED_API_VERSIONS, inputFailures, normalizeInputs, changedInputs,
-    vaultUrlProblem, secretNameProblem, apiVersionProblem, isLoopbackHost,
+    vaultUrlProblem, apiVersionProblem, isLoopbackHost,
 } from "../../provider/validate";
 
 describe("validate: SecretBackup inputs", () => {
@@ -42,7 +42,8 @@ describe("validate: SecretBackup inputs", () => {
     ];
     for (const [value, ok] of names) {
         it(`secretName ${JSON.stringify(value)?.slice(0, 20)}${String(value).length > 20 ? "…" : ""} (${String(value).length}): ${ok ? "accepted" : "rejected"}`, () => {
-            assert.equal(secretNameProblem(value) === undefined, ok, secretNameProblem(value));
+            const failures = inputFailures({ ...good, secretName: value }).filter((f) => f.property === "secretName");
+            assert.equal(failures.length === 0, ok, failures[0]?.reason);
         });
     }
 

@@ -60,7 +60,7 @@ describe("reliability: faults during a backup through the real provider host", f
         return name;
     }
 
-    /** The statuses the vault answered to Backup Secret of `secretName` with a token (0 = connection dropped). */
+    /** The statuses the vault answered to Backup Secret of `secretName` with a token (0 = no answer sent: the connection was dropped, or the call is still in flight). */
     function backupStatuses(secretName: string): number[] {
         return emulator.requests().filter((r) => r.path === `/secrets/${secretName}/backup` && r.status !== 401).map((r) => r.status);
     }

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { SecretBackup, type SecretBackupArgs } from "../../provider/resource";
-import { LocalEngine, type OperationResult, type ResourceState } from "../helpers/host";
+import { LocalEngine, childPids, type OperationResult, type ResourceState } from "../helpers/host";
 import { azureNativeConfig, credentialFor, uniqueName } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 
@@ -185,31 +185,13 @@ export function makeUnwritable(folder: string): (() => void) | undefined {
     return undefined;
 }
 
-/** Polls `condition` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 20));
-    }
-}
+/** Polls `condition` until it holds; throws naming `what` after `timeoutMs` (shared with the harness tests). */
+export { waitFor } from "../helpers/host";
 
 /**
  * Pids of the dynamic-provider hosts this process started (its children running the host entry
  * point), read from /proc: how a test finds the host `LocalEngine` started, to kill it.
  */
 export function providerHostPids(): number[] {
-    const pids: number[] = [];
-    for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-            if (ppid !== process.pid) continue;
-            if (fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(path.join("dynamic-provider", "index.js"))) pids.push(Number(entry));
-        } catch {
-            // The process ended while we looked.
-        }
-    }
-    return pids;
+    return childPids(process.pid, path.join("dynamic-provider", "index.js"));
 }

@@ -1,7 +1,10 @@
 import { strict as assert } from "node:assert";
 import { generateKeyPairSync } from "node:crypto";
 import { CompactEncrypt } from "jose";
-import { parseBackupFraming, FramingError, SECRET_BACKUP_TAG, KEY_BACKUP_TAG } from "../../provider/backup-framing";
+import { parseBackupFraming, FramingError, SECRET_BACKUP_TAG } from "../../provider/backup-framing";
+
+/** The tag of a key backup (keyvault-behaviour.md, "The backup blob"). */
+const KEY_BACKUP_TAG = "AzureKeyVaultKeyBackupV1.microsoft.com";
 import { exampleBackupBytes } from "./example-backup";
 
 /** A blob framed as Key Vault frames one: length byte, tag, JWE text. */

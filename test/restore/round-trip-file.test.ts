@@ -8,7 +8,7 @@ import { FileDestination } from "../../provider/destinations/file";
 import { sha256Hex } from "../../provider/destinations/destination";
 import { restoreBackup, RestoreError } from "../../provider/restore";
 import { credentialFor, secretClientFor, startTestEmulator } from "../helpers/emulator";
-import { scratchRoot } from "../helpers/paths";
+import { repoRoot, scratchRoot } from "../helpers/paths";
 import { runSecretBackup } from "./cli-process";
 import { fakeAzOnPath } from "../helpers/fake-az";
 import { deleteAndPurge, emulatorEnv, snapshotSecret } from "./vault-snapshot";
@@ -62,6 +62,11 @@ describe("restore from a file backup on the emulator", () => {
         return { location: await new FileDestination(dir).write(blob, record), sha256 };
     }
 
+    /** The last Restore Secret request the vault received with a token. */
+    function lastRestore(): { apiVersion: string; status: number } {
+        return emulator.requests().filter((r) => r.operation === "restore" && r.status !== 401).at(-1)!;
+    }
+
     function restoreCalls(): number {
         return emulator.requests().filter((r) => r.operation === "restore").length;
     }
@@ -78,6 +83,12 @@ describe("restore from a file backup on the emulator", () => {
         assert.match(run.stdout, new RegExp(`verified ${location}: secret backup, \\d+ bytes, sha256 ${sha256}, A256KW/A256CBC-HS512`));
         assert.match(run.stdout, new RegExp(`restored secret db-password into ${vaultUrl} \\(${vaultUrl}/secrets/db-password/[0-9a-f]+, request id ${GUID.source}\\)`));
         assert.doesNotMatch(run.stdout + run.stderr, /pw-one|pw-two|pw-three/);
+        assert.equal(lastRestore().apiVersion, "7.4", "the default API version on the wire");
+        // The README's sample output of a restore shows the same lines, in the same order.
+        const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+        const sample = /npx secret-backup restore [^\n]*\n[^\n]*\n((?:# [^\n]*\n)+)/.exec(readme)?.[1] ?? "";
+        const firstWords = (lines: string[]) => lines.map((l) => l.split(" ")[0]);
+        assert.deepEqual(firstWords(sample.trim().split("\n").map((l) => l.slice(2))), firstWords(run.stdout.trim().split("\n")));
         assert.deepEqual(await snapshotSecret(client, "db-password"), before);
     });
 
@@ -106,9 +117,10 @@ describe("restore from a file backup on the emulator", () => {
             assert.match(e.message, /What to do: .*already exists.*active or soft-deleted.*recover.*purge/);
             return true;
         });
-        const run = await runSecretBackup(["restore", "--from", location, "--vault", vaultUrl], emulatorEnv(emulator));
+        const run = await runSecretBackup(["restore", "--from", location, "--vault", vaultUrl, "--api-version", "7.6"], emulatorEnv(emulator));
         assert.equal(run.code, 1);
         assert.match(run.stderr, /HTTP 409, code Conflict, request id [0-9a-f-]{36}/);
+        assert.deepEqual(lastRestore(), { ...lastRestore(), apiVersion: "7.6", status: 409 }, "--api-version is the version on the wire");
         assert.equal((await client.getSecret("in-use")).value, "in-use-value-1a2b", "the existing secret is untouched");
     });
 

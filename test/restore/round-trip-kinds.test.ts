@@ -143,6 +143,20 @@ describe("restore round trips of keys and certificates, from a file and from a b
         });
     }
 
+    for (const [nameInput, noun] of [["keyName", "key"], ["secretName", "secret"]] as const) {
+        it(`a backup of a certificate's managed ${noun} fails before any backup call, saying to back up the certificate`, async () => {
+            const name = uniqueName("managed");
+            await KIND_CASES[1].make(emulator, name);
+            const folder = uniqueFolder("managed");
+            await assert.rejects(ops.create({ vaultUrl: emulator.vaults[VAULT], [nameInput]: name, destination: folder }), (e: Error) => {
+                assert.match(e.message, new RegExp(`"${name}" is the ${noun} Key Vault keeps for the certificate "${name}": its lifetime is managed by Key Vault and the certificate's backup holds it\\. Back up the certificate instead \\(CertificateBackup with certificateName "${name}"`));
+                return true;
+            });
+            assert.equal(emulator.requests().filter((r) => r.path === `/${noun}s/${name}/backup`).length, 0, "no backup call");
+            assert.equal(fs.existsSync(folder) ? fs.readdirSync(folder).length : 0, 0, "nothing written");
+        });
+    }
+
     it("a renamed key backup needs the kind; told the wrong kind (certificate), Key Vault's 400 says to pick a certificate backup", async () => {
         const name = uniqueName("renamed");
         await KIND_CASES[0].make(emulator, name);

@@ -12,8 +12,9 @@ import { runProgram, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 import { deleteAndPurge, snapshotSecret } from "../restore/vault-snapshot";
 
-// VaultBackup driven as `pulumi preview/up` would: the program (which lists the vault) runs under
-// mocks in this process, every SecretBackup goes through the real dynamic-provider host.
+// VaultBackup driven as `pulumi preview/up` would: the program (which lists the vault) runs in this
+// process as an inline program (the Automation API's way) against the harness's ResourceMonitor,
+// every SecretBackup goes through the real dynamic-provider host.
 const SMALL = "whole-small";
 const TYPE = "pulumi-nodejs:dynamic/keyvault:SecretBackup";
 const ALL = ["get", "list", "set", "delete", "backup", "restore", "recover", "purge"];

@@ -96,6 +96,8 @@ const STACK_TYPE = "pulumi:pulumi:Stack";
 /** The CLI's default `--parallel` (math.MaxInt32: unbounded). */
 const UNBOUNDED = 2147483647;
 const DEFAULT_PROGRAM_TIMEOUT_MS = 30 * 60_000;
+/** How long an inline program gets to end by itself after a failed step. */
+const INLINE_GRACE_MS = 60_000;
 
 /** One stack of one project, driven like `pulumi preview/up/refresh/destroy`. */
 export class LocalEngine {
@@ -206,7 +208,12 @@ export class LocalEngine {
                 if (types.has(reg.urn)) throw new MonitorRefusal(`Duplicate resource URN '${reg.urn}'; try giving it a unique name`, grpc.status.INVALID_ARGUMENT);
                 types.set(reg.urn, reg.type);
                 arrival.push(reg.urn);
-                const old = prior.get(reg.urn) ?? reg.aliases.map((a) => prior.get(a)).find((r) => r !== undefined);
+                // State written before the harness ran programs for real holds children under URNs
+                // without their parent's type (`…::<type>::<name>`): take those over as aliases, so
+                // such a stack upgrades without a replace.
+                const legacyUrn = `urn:pulumi:${this.options.stack}::${this.options.project}::${reg.type}::${reg.name}`;
+                const formerly = [...reg.aliases, legacyUrn].filter((u) => u !== reg.urn && !types.has(u));
+                const old = prior.get(reg.urn) ?? formerly.map((u) => prior.get(u)).find((r) => r !== undefined);
                 const work = (async () => {
                     const result = DYNAMIC_TYPE.test(reg.type)
                         ? await slots.run(async () => this.registerDynamic(await hostReady, reg, old, preview, run.steps))
@@ -263,8 +270,15 @@ export class LocalEngine {
                     await settle(inflight, timedOut);
                     await program.stop();
                 }
-                const outcome = await Promise.race([program.done, timedOut]);
+                // After a failed step an inline program (which cannot be stopped) gets a short grace to end.
+                let graceTimer: NodeJS.Timeout | undefined;
+                const grace = first !== "done" && inline
+                    ? new Promise<"timeout">((resolve) => (graceTimer = setTimeout(() => resolve("timeout"), INLINE_GRACE_MS)))
+                    : timedOut;
+                const outcome = await Promise.race([program.done, timedOut, grace]);
+                clearTimeout(graceTimer);
                 if (outcome === "timeout") {
+                    if (stepError !== undefined) throw new Error(stepError);
                     await program.stop();
                     throw new Error(`the program did not finish within ${timeoutMs} ms; stopped it`);
                 }

@@ -69,6 +69,28 @@ describe("program runner (cmd/run against the harness's ResourceMonitor)", funct
         assert.ok(!stack.state.resources.some((r) => r.urn === urn(NOTE, "renamed-before")));
     });
 
+    it("takes over a child recorded by the mocks harness under a URN without its parent's type: same, no create or delete", async () => {
+        const stackName = uniqueName("legacy");
+        const folder = uniqueFolder("runner-legacy");
+        const statePath = path.join(uniqueFolder("runner-legacy-state"), "state.json");
+        const fresh = runnerStack(stackName, { "fixture:folder": folder, "fixture:mode": "tree", "fixture:renamed": "renamed-before" }, { statePath });
+        ok(await fresh.up());
+        // Rewrite the state as the mocks harness wrote it: every URN `…::<type>::<name>`.
+        const flat = (urn: string): string => {
+            const parts = urn.split("::");
+            parts[2] = parts[2].split("$").pop()!;
+            return parts.join("::");
+        };
+        const state = JSON.parse(fs.readFileSync(statePath, "utf8")) as { resources: { urn: string }[] };
+        assert.ok(state.resources.some((r) => flat(r.urn) !== r.urn), "the fixture has a child of a component");
+        fs.writeFileSync(statePath, JSON.stringify({ resources: state.resources.map((r) => ({ ...r, urn: flat(r.urn) })) }));
+
+        const again = ok(await fresh.up());
+        assert.deepEqual(dynamicOps(again), ["same", "same", "same", "same"]);
+        assert.ok(fresh.state.resources.some((r) => r.urn.endsWith(`::fixture:index:Shelf$${NOTE}::shelf-first`)));
+        assert.equal(fresh.state.resources.length, state.resources.length);
+    });
+
     it("waits for the program's event loop to drain: a resource registered late, with no exports, is created", async () => {
         const folder = uniqueFolder("runner-late");
         const stack = runnerStack(uniqueName("late"), { "fixture:folder": folder, "fixture:mode": "late" });

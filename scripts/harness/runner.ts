@@ -7,7 +7,8 @@
  *   event loop to drain, `beforeExit`, then signals shutdown), and its exit code says how it went;
  * - a function: in this process, as the Automation API runs an inline program
  *   (`@pulumi/pulumi/automation/server.js`): a fresh runtime store pointed at the monitor, the
- *   function run inside the root stack, then `disconnect`.
+ *   function run inside the root stack, then `disconnect`; it gets no Engine address, so its
+ *   `pulumi.log` lines go to this process's console.
  */
 import { spawn, ChildProcess } from "node:child_process";
 import * as path from "node:path";
@@ -152,7 +153,9 @@ function startInline(program: () => unknown, o: RunnerOptions): RunningProgram {
         const home = process.cwd();
         let failure: string | undefined;
         try {
-            settings.resetOptions(o.project, o.stack, o.parallel, o.engineAddress, o.monitorAddress, o.preview, o.organization ?? "organization");
+            // No Engine address: an inline program's `pulumi.log` lines print to this process's
+            // console ("info: [runtime] …"), where tests that run it in-process read them.
+            settings.resetOptions(o.project, o.stack, o.parallel, "", o.monitorAddress, o.preview, o.organization ?? "organization");
             config.setAllConfig(o.config, o.secretKeys ?? []);
             process.on("uncaughtException", onUncaught);
             process.on("unhandledRejection", onUncaught);

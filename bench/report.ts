@@ -10,6 +10,7 @@ import type { BulkResult } from "./bulk";
 import type { CompareResult } from "./compare";
 import type { BigFolderResult } from "./big-folder";
 import type { ProfileResult, ProfilePart } from "./profile";
+import type { VaultBackupResult } from "./vault-backup-run";
 import { BULK_LATENCY_MS, BULK_WARMUP } from "./bulk";
 import { LATENCY_WARMUP } from "./latency";
 import { round } from "./stats";
@@ -53,6 +54,7 @@ export interface Measurements {
     bulk?: BulkResult[];
     folder?: BigFolderResult;
     profile?: ProfileResult;
+    vaultBackup?: VaultBackupResult;
 }
 
 /** The figures, in table order. */
@@ -97,6 +99,13 @@ export function figures(m: Measurements): Figure[] {
         add(`${f.empty.plan.label}: CPU per backup, host, empty folder`, f.empty.cpuMsPerBackup.host, "ms", `utime+stime of the host over the measured backups / ${f.empty.plan.secrets}; the warm-up (${BULK_WARMUP} backups, with the folder's one sweep) took ${f.empty.warmupHostCpuMs} ms of CPU`);
         add(`${f.full.plan.label}: CPU per backup, host, folder of ${f.files}`, f.full.cpuMsPerBackup.host, "ms", `the same into a folder already holding ${f.files} backups; its warm-up (with the one sweep of the folder) took ${f.full.warmupHostCpuMs} ms of CPU`);
         add("CPU per backup, folder of 100,000 / empty folder", f.cpuRatio, "x", "ratio of the two (target: within 10 %)");
+    }
+    if (m.vaultBackup) {
+        for (const r of m.vaultBackup.runs) {
+            add(`VaultBackup of ${r.secrets} secrets through the harness`, round(r.totalMs / 1000, 1), "s", `LocalEngine up (Pulumi's program runner, the real host) from its start to the vault's last answered Backup Secret: ${round(r.beforeFirstBackupMs / 1000, 1)} s before the first backup (program, listing, registering, host start), ${round(r.backingUpMs / 1000, 1)} s backing up; +${BULK_LATENCY_MS} ms per call; ${r.failures} not backed up`);
+        }
+        if (m.vaultBackup.error) add("VaultBackup through the harness", "failed", "", m.vaultBackup.error.slice(0, 300));
+        else add("VaultBackup total growth over linear", m.vaultBackup.growthOverLinear, "x", "(large total / small total) / (large secrets / small secrets): 1 is linear, above 1 worse");
     }
     if (m.profile) {
         const pr = m.profile;

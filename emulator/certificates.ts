@@ -14,8 +14,8 @@ import { describe, issueSelfSigned, PEM, PKCS12, readImport, secretValue, thumbp
 import { family, keySize } from "./key-crypto";
 import { readKeyPayload } from "./keys";
 import {
-    activeIn, byName, checkName, checkNotPurging, commonAttributes, deletedIn, deletion, expireIn, key, markPurged, NAME_PATTERN,
-    page, readTags, optionalTime, type PageQuery, type VaultContext,
+    activeIn, checkName, checkNotPurging, commonAttributes, deletedFacts, deletedIn, deletion, expireIn, key, markPurged, NAME_PATTERN,
+    objectsPage, readTags, updateAttributes, versionsPage, type PageQuery, type VaultContext,
 } from "./vault";
 
 type Json = Record<string, unknown>;
@@ -74,12 +74,7 @@ function item(ctx: VaultContext, e: CertificateEntry, v: CertificateVersion, ver
 }
 
 function deletedBundle(ctx: VaultContext, e: CertificateEntry): Json {
-    return {
-        recoveryId: `${ctx.baseUrl}/deletedcertificates/${e.name}`,
-        deletedDate: e.deleted?.deletedDate,
-        scheduledPurgeDate: e.deleted?.scheduledPurgeDate,
-        ...bundle(ctx, e, latest(e)),
-    };
+    return { ...deletedFacts(ctx, "deletedcertificates", e), ...bundle(ctx, e, latest(e)) };
 }
 
 /** Installs a pending operation whose time has come: the version, its key and its secret; true when it did. */
@@ -354,44 +349,26 @@ export function updateCertificate(ctx: VaultContext, name: string, version: stri
     const v = findVersion(e, name, version);
     const attrs = (body.attributes ?? {}) as { enabled?: unknown; nbf?: unknown; exp?: unknown };
     const related = [v, ...[ctx.state.keys[key(name)], ctx.state.secrets[key(name)]].map((o) => (o?.versions as (KeyVersion | SecretVersion)[] | undefined)?.find((x) => x.version === v.version))];
-    for (const target of related) {
-        if (!target) continue;
-        if (attrs.enabled !== undefined) {
-            if (typeof attrs.enabled !== "boolean") throw errors.badParameter("Property attributes.enabled must be a boolean.");
-            target.enabled = attrs.enabled;
-        }
-        target.updated = now;
-    }
-    optionalTime(attrs.nbf, "nbf");
-    optionalTime(attrs.exp, "exp");
+    // enabled follows to the key and secret; nbf/exp are the certificate's own (its validity), so they are not taken here
+    for (const target of related) if (target) updateAttributes(target, { enabled: attrs.enabled }, now);
     if (body.tags !== undefined) v.tags = readTags(body.tags);
     return bundle(ctx, e, v);
 }
 
 /** GET /certificates: every certificate with at least one version (latest's facts), by name. */
 export function listCertificates(ctx: VaultContext, q: PageQuery, now: number): Json {
-    settleAll(ctx, now);
-    const items = Object.values(ctx.state.certificates).filter((e) => !e.deleted && e.versions.length).sort(byName).map((e) => item(ctx, e, latest(e), false));
-    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/certificates`, q.apiVersion);
+    return objectsPage(ctx, ctx.state.certificates, false, (e) => item(ctx, e, latest(e), false), "certificates", q, now, (e) => e.versions.length > 0);
 }
 
 /** GET /certificates/{name}/versions: every version, oldest first. */
 export function listCertificateVersions(ctx: VaultContext, name: string, q: PageQuery, now: number): Json {
-    checkName(name);
-    settleAll(ctx, now);
-    const e = ctx.state.certificates[key(name)];
-    const items = e && !e.deleted ? e.versions.map((v) => item(ctx, e, v, true)) : [];
-    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/certificates/${name}/versions`, q.apiVersion);
+    return versionsPage(ctx, ctx.state.certificates, name, (e, v: CertificateVersion) => item(ctx, e, v, true), "certificates", q, now);
 }
 
 /** GET /deletedcertificates. */
 export function listDeletedCertificates(ctx: VaultContext, q: PageQuery, now: number): Json {
-    expireIn(ctx.state.certificates, now);
-    const items = Object.values(ctx.state.certificates)
-        .filter((e) => e.deleted && e.versions.length && (e.deleted.visibleAt === undefined || Date.now() >= e.deleted.visibleAt))
-        .sort(byName)
-        .map((e) => ({ ...item(ctx, e, latest(e), false), recoveryId: `${ctx.baseUrl}/deletedcertificates/${e.name}`, deletedDate: e.deleted!.deletedDate, scheduledPurgeDate: e.deleted!.scheduledPurgeDate }));
-    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/deletedcertificates`, q.apiVersion);
+    const toItem = (e: CertificateEntry) => ({ ...item(ctx, e, latest(e), false), ...deletedFacts(ctx, "deletedcertificates", e) });
+    return objectsPage(ctx, ctx.state.certificates, true, toItem, "deletedcertificates", q, now, (e) => e.versions.length > 0);
 }
 
 /** The certificate's key and secret entries (present once a version is installed). */

@@ -142,24 +142,29 @@ async function main(): Promise<void> {
         process.stdout.write(`${USAGE}\n`);
         return;
     }
-    const emulator = await startEmulator(options);
-    const { vaults, caCertPath, authorityHost, tenantId, principals, adminUrl } = emulator;
-    process.stdout.write(`${JSON.stringify({ vaults, caCertPath, authorityHost, tenantId, principals, adminUrl })}\n`);
-    let stopping = false;
-    const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        process.stderr.write(`keyvault-emulator: ${signal}, closing\n`);
-        emulator.close().then(
+    // The handlers go in before the ready line: a client may signal as soon as it reads that line.
+    let stopping: string | undefined;
+    let emulator: Awaited<ReturnType<typeof startEmulator>> | undefined;
+    const close = (running: NonNullable<typeof emulator>) =>
+        running.close().then(
             () => process.exit(0),
             (e: unknown) => {
                 process.stderr.write(`keyvault-emulator: closing failed: ${(e as Error).message}\n`);
                 process.exit(1);
             },
         );
+    const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = signal;
+        process.stderr.write(`keyvault-emulator: ${signal}, closing\n`);
+        if (emulator) void close(emulator); // otherwise once started
     };
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGTERM", () => stop("SIGTERM"));
+    emulator = await startEmulator(options);
+    if (stopping) return void close(emulator);
+    const { vaults, caCertPath, authorityHost, tenantId, principals, adminUrl } = emulator;
+    process.stdout.write(`${JSON.stringify({ vaults, caCertPath, authorityHost, tenantId, principals, adminUrl })}\n`);
 }
 
 if (require.main === module) {

@@ -129,18 +129,29 @@ export function secretDisabled(operation = "get"): KeyVaultError {
     return new KeyVaultError(403, "Forbidden", `Operation ${operation} is not allowed on a disabled secret.`, "SecretDisabled");
 }
 
-/** 404 for an active secret (or version) that does not exist. */
-export function secretNotFound(nameOrId: string): KeyVaultError {
+/** The service's 404 for an object of `noun` (secret, key, certificate) that does not exist (recorded for all three). */
+function objectNotFound(noun: "secret" | "key" | "certificate", nameOrId: string): KeyVaultError {
+    const code = `${noun[0].toUpperCase()}${noun.slice(1)}NotFound`;
     return new KeyVaultError(
         404,
-        "SecretNotFound",
-        `A secret with (name/id) ${nameOrId} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. ${NOT_FOUND_HELP}`,
+        code,
+        `A ${noun} with (name/id) ${nameOrId} was not found in this key vault. If you recently deleted this ${noun} you may be able to recover it using the correct recovery command. ${NOT_FOUND_HELP}`,
     );
+}
+
+/** The service's 404 for a deleted object of `noun` that does not exist (recorded for all three). */
+function deletedObjectNotFound(noun: "Secret" | "Key" | "Certificate", name: string): KeyVaultError {
+    return new KeyVaultError(404, `${noun}NotFound`, `Deleted ${noun} not found: ${name}`);
+}
+
+/** 404 for an active secret (or version) that does not exist. */
+export function secretNotFound(nameOrId: string): KeyVaultError {
+    return objectNotFound("secret", nameOrId);
 }
 
 /** 404 for a deleted secret that does not exist. */
 export function deletedSecretNotFound(name: string): KeyVaultError {
-    return new KeyVaultError(404, "SecretNotFound", `Deleted Secret not found: ${name}`);
+    return deletedObjectNotFound("Secret", name);
 }
 
 /** 400 for a secret name outside 1-127 of `[0-9a-zA-Z-]`. */
@@ -242,30 +253,22 @@ export function keyManaged(operation: string): KeyVaultError {
 
 /** 404 for an active key (or version) that does not exist (recorded). */
 export function keyNotFound(nameOrId: string): KeyVaultError {
-    return new KeyVaultError(
-        404,
-        "KeyNotFound",
-        `A key with (name/id) ${nameOrId} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. ${NOT_FOUND_HELP}`,
-    );
+    return objectNotFound("key", nameOrId);
 }
 
 /** 404 for a deleted key that does not exist (recorded). */
 export function deletedKeyNotFound(name: string): KeyVaultError {
-    return new KeyVaultError(404, "KeyNotFound", `Deleted Key not found: ${name}`);
+    return deletedObjectNotFound("Key", name);
 }
 
 /** 404 for a certificate (or version) that does not exist; also recover of one never deleted (recorded). */
 export function certificateNotFound(nameOrId: string): KeyVaultError {
-    return new KeyVaultError(
-        404,
-        "CertificateNotFound",
-        `A certificate with (name/id) ${nameOrId} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command. ${NOT_FOUND_HELP}`,
-    );
+    return objectNotFound("certificate", nameOrId);
 }
 
 /** 404 for a deleted certificate that does not exist (recorded). */
 export function deletedCertificateNotFound(name: string): KeyVaultError {
-    return new KeyVaultError(404, "CertificateNotFound", `Deleted Certificate not found: ${name}`);
+    return deletedObjectNotFound("Certificate", name);
 }
 
 /** 404 for a certificate with no pending operation (emulator wording). */
@@ -273,22 +276,22 @@ export function pendingNotFound(name: string): KeyVaultError {
     return new KeyVaultError(404, "PendingCertificateNotFound", `Pending certificate not found: ${name}`);
 }
 
-/** 409 on key restore while the name is in use or purged moments ago (recorded). */
-export function keyRestoreConflict(versionedKid: string): KeyVaultError {
+function objectRestoreConflict(noun: "key" | "certificate", id: string): KeyVaultError {
     return new KeyVaultError(
         409,
         "Conflict",
-        `There was a conflict restoring the key '${versionedKid}'. This can happen if either: a second key with the same name was created after the first key was deleted; thus trying to restore a key whose name is already in use. To fix this, rename the second key to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the key. To avoid this error, perform operations against a key in a sequential manner.`,
+        `There was a conflict restoring the ${noun} '${id}'. This can happen if either: a second ${noun} with the same name was created after the first ${noun} was deleted; thus trying to restore a ${noun} whose name is already in use. To fix this, rename the second ${noun} to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the ${noun}. To avoid this error, perform operations against a ${noun} in a sequential manner.`,
     );
+}
+
+/** 409 on key restore while the name is in use or purged moments ago (recorded). */
+export function keyRestoreConflict(versionedKid: string): KeyVaultError {
+    return objectRestoreConflict("key", versionedKid);
 }
 
 /** 409 on certificate restore while the name is in use: the key's recorded text with "certificate" (an inference the SDK's retry matches). */
 export function certificateRestoreConflict(versionedId: string): KeyVaultError {
-    return new KeyVaultError(
-        409,
-        "Conflict",
-        `There was a conflict restoring the certificate '${versionedId}'. This can happen if either: a second certificate with the same name was created after the first certificate was deleted; thus trying to restore a certificate whose name is already in use. To fix this, rename the second certificate to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the certificate. To avoid this error, perform operations against a certificate in a sequential manner.`,
-    );
+    return objectRestoreConflict("certificate", versionedId);
 }
 
 /** 409 on create/import while a key or certificate of that name is soft-deleted (the secrets' recorded text, by analogy). */

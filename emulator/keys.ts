@@ -10,8 +10,8 @@ import type { BackupCodec } from "./backup-codec";
 import type { KeyEntry, KeyVersion } from "./store";
 import { family, generateJwk, keySize, publicPart, readPrivateJwk, signDigest, verifyDigest } from "./key-crypto";
 import {
-    activeIn, byName, checkName, checkNotPurging, commonAttributes, deletedIn, deletion, expireIn, key, markPurged,
-    MAX_BACKUP_VERSIONS, NAME_PATTERN, optionalTime, page, readTags, type PageQuery, type VaultContext,
+    activeIn, checkName, checkNotPurging, commonAttributes, deletedFacts, deletedIn, deletion, expireIn, key, markPurged,
+    MAX_BACKUP_VERSIONS, NAME_PATTERN, objectsPage, optionalTime, readTags, updateAttributes, versionsPage, type PageQuery, type VaultContext,
 } from "./vault";
 
 type Json = Record<string, unknown>;
@@ -69,12 +69,7 @@ function latest(e: KeyEntry): KeyVersion {
 }
 
 function deletedBundle(ctx: VaultContext, e: KeyEntry): Json {
-    return {
-        recoveryId: `${ctx.baseUrl}/deletedkeys/${e.name}`,
-        deletedDate: e.deleted?.deletedDate,
-        scheduledPurgeDate: e.deleted?.scheduledPurgeDate,
-        ...keyBundle(ctx, e, latest(e)),
-    };
+    return { ...deletedFacts(ctx, "deletedkeys", e), ...keyBundle(ctx, e, latest(e)) };
 }
 
 function active(ctx: VaultContext, name: string, now: number): KeyEntry {
@@ -176,43 +171,25 @@ export function updateKey(ctx: VaultContext, name: string, version: string, body
     const e = active(ctx, name, now);
     refuseManaged(e, "update");
     const v = findVersion(e, name, version);
-    const attrs = body.attributes ?? {};
-    if (attrs.enabled !== undefined) {
-        if (typeof attrs.enabled !== "boolean") throw errors.badParameter("Property attributes.enabled must be a boolean.");
-        v.enabled = attrs.enabled;
-    }
-    if (attrs.nbf !== undefined) v.nbf = optionalTime(attrs.nbf, "nbf");
-    if (attrs.exp !== undefined) v.exp = optionalTime(attrs.exp, "exp");
+    updateAttributes(v, body.attributes ?? {}, now);
     if (body.key_ops !== undefined) v.keyOps = readOps(body.key_ops, v.keyOps);
     if (body.tags !== undefined) v.tags = readTags(body.tags);
-    v.updated = now;
     return keyBundle(ctx, e, v);
 }
 
 /** GET /keys: every active key (latest version's attributes), by name. */
 export function listKeys(ctx: VaultContext, q: PageQuery, now: number): Json {
-    expireIn(ctx.state.keys, now);
-    const items = Object.values(ctx.state.keys).filter((e) => !e.deleted).sort(byName).map((e) => item(ctx, e, latest(e), false));
-    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/keys`, q.apiVersion);
+    return objectsPage(ctx, ctx.state.keys, false, (e) => item(ctx, e, latest(e), false), "keys", q, now);
 }
 
 /** GET /keys/{name}/versions: every version, oldest first (empty for an unknown name). */
 export function listKeyVersions(ctx: VaultContext, name: string, q: PageQuery, now: number): Json {
-    checkName(name);
-    expireIn(ctx.state.keys, now);
-    const e = ctx.state.keys[key(name)];
-    const items = e && !e.deleted ? e.versions.map((v) => item(ctx, e, v, true)) : [];
-    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/keys/${name}/versions`, q.apiVersion);
+    return versionsPage(ctx, ctx.state.keys, name, (e, v: KeyVersion) => item(ctx, e, v, true), "keys", q, now);
 }
 
 /** GET /deletedkeys: every soft-deleted key. */
 export function listDeletedKeys(ctx: VaultContext, q: PageQuery, now: number): Json {
-    expireIn(ctx.state.keys, now);
-    const items = Object.values(ctx.state.keys)
-        .filter((e) => e.deleted && (e.deleted.visibleAt === undefined || Date.now() >= e.deleted.visibleAt))
-        .sort(byName)
-        .map((e) => ({ ...item(ctx, e, latest(e), false), recoveryId: `${ctx.baseUrl}/deletedkeys/${e.name}`, deletedDate: e.deleted!.deletedDate, scheduledPurgeDate: e.deleted!.scheduledPurgeDate }));
-    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/deletedkeys`, q.apiVersion);
+    return objectsPage(ctx, ctx.state.keys, true, (e) => ({ ...item(ctx, e, latest(e), false), ...deletedFacts(ctx, "deletedkeys", e) }), "deletedkeys", q, now);
 }
 
 /** DELETE /keys/{name}: soft delete; 403 for a certificate's key (recorded). */

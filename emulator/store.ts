@@ -9,17 +9,21 @@ import { writeFileAtomic } from "./atomic-file";
 import { parsePermissions, parsePolicy, type PermissionSet, type Principal, type SecretPermission } from "./principals";
 import type { JsonWebKey } from "node:crypto";
 
-/** One version of a secret, with its value and attributes (times in Unix seconds). */
-export interface SecretVersion {
+/** What every version of every kind has: its id, tags and attributes (times in Unix seconds). */
+export interface VersionAttributes {
     version: string;
-    value: string;
-    contentType?: string;
     tags?: Record<string, string>;
     enabled: boolean;
     nbf?: number;
     exp?: number;
     created: number;
     updated: number;
+}
+
+/** One version of a secret, with its value and attributes. */
+export interface SecretVersion extends VersionAttributes {
+    value: string;
+    contentType?: string;
 }
 
 /** When a soft-deleted object was deleted and will be purged; `visibleAt` (ms): until then it is not yet visible (the service's delete lag). */
@@ -39,19 +43,12 @@ export interface SecretEntry {
 }
 
 /** One version of a key: its private JWK (never sent out except inside a backup blob) and attributes. */
-export interface KeyVersion {
-    version: string;
+export interface KeyVersion extends VersionAttributes {
     /** The key material as a private JWK (RSA: n, e, d, p, q, dp, dq, qi; EC: crv, x, y, d). */
     jwk: JsonWebKey;
     /** The kty the caller asked for: "RSA", "EC", or an "-HSM" kind (kept as software keys). */
     kty: string;
     keyOps: string[];
-    tags?: Record<string, string>;
-    enabled: boolean;
-    nbf?: number;
-    exp?: number;
-    created: number;
-    updated: number;
     exportable?: boolean;
 }
 
@@ -64,18 +61,13 @@ export interface KeyEntry {
 }
 
 /** One version of a certificate: the DER (base64), its thumbprint, the policy it was made with, attributes. */
-export interface CertificateVersion {
-    version: string;
+export interface CertificateVersion extends VersionAttributes {
     /** Standard base64 of the certificate's DER. */
     cer: string;
     /** base64url SHA-1 thumbprint. */
     x5t: string;
-    tags?: Record<string, string>;
-    enabled: boolean;
     nbf: number;
     exp: number;
-    created: number;
-    updated: number;
 }
 
 /** A pending create operation (issuer Self): it completes at `completeAt` (ms). */

@@ -152,12 +152,7 @@ function bundle(ctx: VaultContext, e: SecretEntry, v: SecretVersion, withValue =
 
 function deletedBundle(ctx: VaultContext, e: SecretEntry, withValue: boolean): Json {
     const latest = e.versions[e.versions.length - 1];
-    return {
-        ...bundle(ctx, e, latest, withValue),
-        recoveryId: `${ctx.baseUrl}/deletedsecrets/${e.name}`,
-        deletedDate: e.deleted?.deletedDate,
-        scheduledPurgeDate: e.deleted?.scheduledPurgeDate,
-    };
+    return { ...bundle(ctx, e, latest, withValue), ...deletedFacts(ctx, "deletedsecrets", e) };
 }
 
 function expire(ctx: VaultContext, now: number): void {
@@ -249,16 +244,9 @@ export function updateSecret(ctx: VaultContext, name: string, version: string, b
     const e = active(ctx, name, now);
     refuseManaged(e, "update");
     const v = findVersion(e, name, version);
-    const attrs = body.attributes ?? {};
-    if (attrs.enabled !== undefined) {
-        if (typeof attrs.enabled !== "boolean") throw errors.badParameter("Property attributes.enabled must be a boolean.");
-        v.enabled = attrs.enabled;
-    }
-    if (attrs.nbf !== undefined) v.nbf = optionalTime(attrs.nbf, "nbf");
-    if (attrs.exp !== undefined) v.exp = optionalTime(attrs.exp, "exp");
+    updateAttributes(v, body.attributes ?? {}, now);
     if (typeof body.contentType === "string") v.contentType = body.contentType;
     if (body.tags !== undefined) v.tags = readTags(body.tags);
-    v.updated = now;
     return bundle(ctx, e, v, false);
 }
 
@@ -284,6 +272,59 @@ export function page(items: Json[], maxResults: string | undefined, skipToken: s
     return { value, nextLink };
 }
 
+/**
+ * A page of one kind's objects by name (`path` is "secrets", "deletedkeys", ...): the active ones,
+ * or with `deleted` the soft-deleted ones once the delete lag has passed; `include` narrows further.
+ */
+export function objectsPage<T extends { name: string; deleted?: Deleted }>(
+    ctx: VaultContext,
+    objects: Record<string, T>,
+    deleted: boolean,
+    toItem: (e: T) => Json,
+    path: string,
+    q: PageQuery,
+    now: number,
+    include: (e: T) => boolean = () => true,
+): Json {
+    expireIn(objects, now);
+    const shown = (e: T) => (deleted ? !!e.deleted && (e.deleted.visibleAt === undefined || Date.now() >= e.deleted.visibleAt) : !e.deleted);
+    const items = Object.values(objects).filter((e) => shown(e) && include(e)).sort(byName).map(toItem);
+    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/${path}`, q.apiVersion);
+}
+
+/** A page of the versions of one object, oldest first; empty (not 404) for a name the vault does not hold, as the service answers. */
+export function versionsPage<V, T extends { name: string; deleted?: Deleted; versions: V[] }>(
+    ctx: VaultContext,
+    objects: Record<string, T>,
+    name: string,
+    toItem: (e: T, v: V) => Json,
+    kindPath: string,
+    q: PageQuery,
+    now: number,
+): Json {
+    checkName(name);
+    expireIn(objects, now);
+    const e = objects[key(name)];
+    const items = e && !e.deleted ? e.versions.map((v) => toItem(e, v)) : [];
+    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/${kindPath}/${name}/versions`, q.apiVersion);
+}
+
+/** The soft-delete facts a deleted bundle or item adds: recoveryId, deletedDate, scheduledPurgeDate. */
+export function deletedFacts(ctx: VaultContext, deletedPath: string, e: { name: string; deleted?: Deleted }): Json {
+    return { recoveryId: `${ctx.baseUrl}/${deletedPath}/${e.name}`, deletedDate: e.deleted?.deletedDate, scheduledPurgeDate: e.deleted?.scheduledPurgeDate };
+}
+
+/** Applies `attributes.enabled/nbf/exp` from an update request to one version and stamps `updated`; 400 for bad values. */
+export function updateAttributes(v: { enabled: boolean; nbf?: number; exp?: number; updated: number }, attrs: { enabled?: unknown; nbf?: unknown; exp?: unknown }, now: number): void {
+    if (attrs.enabled !== undefined) {
+        if (typeof attrs.enabled !== "boolean") throw errors.badParameter("Property attributes.enabled must be a boolean.");
+        v.enabled = attrs.enabled;
+    }
+    if (attrs.nbf !== undefined) v.nbf = optionalTime(attrs.nbf, "nbf");
+    if (attrs.exp !== undefined) v.exp = optionalTime(attrs.exp, "exp");
+    v.updated = now;
+}
+
 /** Paging parameters as read from the query. */
 export interface PageQuery {
     maxResults?: string;
@@ -298,32 +339,18 @@ export function byName(a: { name: string }, b: { name: string }): number {
 
 /** GET /secrets: every active secret (latest version's attributes, no value), by name. */
 export function listSecrets(ctx: VaultContext, q: PageQuery, now: number): Json {
-    expire(ctx, now);
-    const items = Object.values(ctx.state.secrets)
-        .filter((e) => !e.deleted)
-        .sort(byName)
-        .map((e) => ({ ...bundle(ctx, e, e.versions[e.versions.length - 1], false), id: `${ctx.baseUrl}/secrets/${e.name}` }));
-    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/secrets`, q.apiVersion);
+    const toItem = (e: SecretEntry) => ({ ...bundle(ctx, e, e.versions[e.versions.length - 1], false), id: `${ctx.baseUrl}/secrets/${e.name}` });
+    return objectsPage(ctx, ctx.state.secrets, false, toItem, "secrets", q, now);
 }
 
 /** GET /secrets/{name}/versions: every version (no values), oldest first. */
 export function listVersions(ctx: VaultContext, name: string, q: PageQuery, now: number): Json {
-    checkName(name);
-    expire(ctx, now);
-    const e = ctx.state.secrets[key(name)];
-    // The service answers an empty list, not 404, for a name it does not hold.
-    const items = e && !e.deleted ? e.versions.map((v) => bundle(ctx, e, v, false)) : [];
-    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/secrets/${name}/versions`, q.apiVersion);
+    return versionsPage(ctx, ctx.state.secrets, name, (e, v: SecretVersion) => bundle(ctx, e, v, false), "secrets", q, now);
 }
 
 /** GET /deletedsecrets: every soft-deleted secret. */
 export function listDeleted(ctx: VaultContext, q: PageQuery, now: number): Json {
-    expire(ctx, now);
-    const items = Object.values(ctx.state.secrets)
-        .filter((e) => e.deleted)
-        .sort(byName)
-        .map((e) => ({ ...deletedBundle(ctx, e, false), id: `${ctx.baseUrl}/secrets/${e.name}` }));
-    return page(items, q.maxResults, q.skipToken, `${ctx.baseUrl}/deletedsecrets`, q.apiVersion);
+    return objectsPage(ctx, ctx.state.secrets, true, (e) => ({ ...deletedBundle(ctx, e, false), id: `${ctx.baseUrl}/secrets/${e.name}` }), "deletedsecrets", q, now);
 }
 
 /** DELETE /secrets/{name}: soft delete for the vault's `recoverableDays`. */

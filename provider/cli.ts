@@ -245,6 +245,9 @@ async function restoreCommand(args: string[], io: Io): Promise<number> {
     const vaultOnly = (["source-vault", "on-conflict", "dry-run", "restores-per-10-seconds"] as const).filter((k) => values[k] !== undefined);
     if (vaultOnly.length) throw new BackupInputError(vaultOnly[0], `--${vaultOnly[0]} is for a whole destination: add --all or --name <pattern>`);
     if ((values.kind?.length ?? 0) > 1) throw new BackupInputError("kind", "--kind names one kind when restoring one backup");
+    if (await isFolder(values.from)) {
+        throw new BackupInputError("from", `--from ${values.from} is a folder: add --all to restore every object in it, or --name <pattern> for some (see "secret-backup list ${values.from}")`);
+    }
     const { restoreBackup } = await import("./restore");
     const restored = await restoreBackup({
         from: values.from,
@@ -260,6 +263,18 @@ async function restoreCommand(args: string[], io: Io): Promise<number> {
         io.out(`restored ${restored.kind} ${restored.secretName} into ${restored.vaultUrl} (${restored.id}, request id ${restored.requestId})\n`);
     }
     return EXIT.ok;
+}
+
+/** Whether `location` is an existing folder (a destination given where one backup was expected). */
+async function isFolder(location: string): Promise<boolean> {
+    if (/^https?:\/\//i.test(location)) return false;
+    const { stat } = await import("node:fs/promises");
+    const { fileURLToPath } = await import("node:url");
+    try {
+        return (await stat(location.startsWith("file:") ? fileURLToPath(location) : location)).isDirectory();
+    } catch {
+        return false;
+    }
 }
 
 function help(io: Io, text: string): number {

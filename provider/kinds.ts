@@ -6,7 +6,7 @@
  * vault client, `VaultBackup`, verify and restore all take a row and never branch on the kind
  * themselves, so a fourth kind is a fourth row.
  *
- * Loading this module loads no Azure SDK: each row's `client` requires its SDK when first called.
+ * Loading this module loads no Azure SDK: each row's `client` requires its `sdk.module` when first called.
  */
 import type { TokenCredential } from "@azure/identity";
 import type { ObjectKind } from "./destinations/destination";
@@ -97,8 +97,23 @@ export interface KindInfo {
     rbacRole: string;
     /** The Azure CLI command group, e.g. `az keyvault secret`. */
     cli: string;
+    /** The kind's Azure SDK package, client class and the methods that make each call. */
+    sdk: KindSdk;
     /** The SDK client for `vaultUrl`, adapted to `KindClient`; loads the SDK on first use. */
     client(vaultUrl: string, credential: TokenCredential, options: KindClientOptions): KindClient;
+}
+
+/** Where a kind's SDK client is, and which of its methods makes each call `KindClient` offers. */
+export interface KindSdk {
+    /** The npm package, e.g. `@azure/keyvault-secrets`. */
+    module: string;
+    /** Its client class, e.g. `SecretClient`. */
+    clientClass: string;
+    backup: string;
+    restore: string;
+    list: string;
+    listVersions: string;
+    listDeleted: string;
 }
 
 const SECRET_TAG = "AzureKeyVaultSecretBackupV1.microsoft.com";
@@ -123,9 +138,35 @@ async function* mapped<T>(items: AsyncIterable<T>, f: (item: T) => ObjectPropert
     for await (const item of items) yield f(item);
 }
 
+type SdkMethod = (...args: unknown[]) => unknown;
+
+/** The kind's SDK client for `vaultUrl` (its package loaded now), adapted to `KindClient` by the method names in `sdk`. */
+function sdkClient(sdk: KindSdk, vaultUrl: string, credential: TokenCredential, options: KindClientOptions): KindClient {
+    const Client = (require(sdk.module) as Record<string, new (...args: unknown[]) => Record<string, SdkMethod>>)[sdk.clientClass];
+    const c = new Client(vaultUrl, credential, options);
+    const call = <T>(method: string, ...args: unknown[]): T => c[method](...args) as T;
+    type Listed = AsyncIterable<Parameters<typeof props>[0]>;
+    return {
+        backup: (name, o) => call(sdk.backup, name, o),
+        restore: async (blob, o) => {
+            const r = await call<Promise<{ name?: string; id?: string; properties?: { id?: string } }>>(sdk.restore, blob, o);
+            // The certificates SDK sets the id only in properties (KeyVaultCertificate.id stays undefined).
+            return { name: r.name ?? "", id: r.id ?? r.properties?.id ?? "" };
+        },
+        list: (o) => mapped(call<Listed>(sdk.list, o), props),
+        listVersions: (name, o) => mapped(call<Listed>(sdk.listVersions, name, o), props),
+        listDeletedNames: (o) => namesOf(call<AsyncIterable<{ name?: string }>>(sdk.listDeleted, o)),
+    };
+}
+
+/** A row of the table with its `client` built from its `sdk`. */
+function row(info: Omit<KindInfo, "client">): KindInfo {
+    return { ...info, client: (vaultUrl, credential, options) => sdkClient(info.sdk, vaultUrl, credential, options) };
+}
+
 /** The table: one row per kind. */
 export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
-    secret: {
+    secret: row({
         kind: "secret",
         noun: "secret",
         plural: "secrets",
@@ -145,22 +186,12 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
         },
         rbacRole: "Key Vault Secrets Officer",
         cli: "az keyvault secret",
-        client(vaultUrl, credential, options) {
-            const { SecretClient } = require("@azure/keyvault-secrets") as typeof import("@azure/keyvault-secrets");
-            const c = new SecretClient(vaultUrl, credential, options as import("@azure/keyvault-secrets").SecretClientOptions);
-            return {
-                backup: (name, o) => c.backupSecret(name, o),
-                restore: async (blob, o) => {
-                    const r = await c.restoreSecretBackup(blob, o);
-                    return { name: r.name, id: r.id ?? "" };
-                },
-                list: (o) => mapped(c.listPropertiesOfSecrets(o), props),
-                listVersions: (name, o) => mapped(c.listPropertiesOfSecretVersions(name, o), props),
-                listDeletedNames: (o) => namesOf(c.listDeletedSecrets(o)),
-            };
+        sdk: {
+            module: "@azure/keyvault-secrets", clientClass: "SecretClient", backup: "backupSecret", restore: "restoreSecretBackup",
+            list: "listPropertiesOfSecrets", listVersions: "listPropertiesOfSecretVersions", listDeleted: "listDeletedSecrets",
         },
-    },
-    key: {
+    }),
+    key: row({
         kind: "key",
         noun: "key",
         plural: "keys",
@@ -180,22 +211,12 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
         },
         rbacRole: "Key Vault Crypto Officer",
         cli: "az keyvault key",
-        client(vaultUrl, credential, options) {
-            const { KeyClient } = require("@azure/keyvault-keys") as typeof import("@azure/keyvault-keys");
-            const c = new KeyClient(vaultUrl, credential, options as import("@azure/keyvault-keys").KeyClientOptions);
-            return {
-                backup: (name, o) => c.backupKey(name, o),
-                restore: async (blob, o) => {
-                    const r = await c.restoreKeyBackup(blob, o);
-                    return { name: r.name, id: r.id ?? "" };
-                },
-                list: (o) => mapped(c.listPropertiesOfKeys(o), props),
-                listVersions: (name, o) => mapped(c.listPropertiesOfKeyVersions(name, o), props),
-                listDeletedNames: (o) => namesOf(c.listDeletedKeys(o)),
-            };
+        sdk: {
+            module: "@azure/keyvault-keys", clientClass: "KeyClient", backup: "backupKey", restore: "restoreKeyBackup",
+            list: "listPropertiesOfKeys", listVersions: "listPropertiesOfKeyVersions", listDeleted: "listDeletedKeys",
         },
-    },
-    certificate: {
+    }),
+    certificate: row({
         kind: "certificate",
         noun: "certificate",
         plural: "certificates",
@@ -214,22 +235,11 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
         },
         rbacRole: "Key Vault Certificates Officer",
         cli: "az keyvault certificate",
-        client(vaultUrl, credential, options) {
-            const { CertificateClient } = require("@azure/keyvault-certificates") as typeof import("@azure/keyvault-certificates");
-            const c = new CertificateClient(vaultUrl, credential, options as import("@azure/keyvault-certificates").CertificateClientOptions);
-            return {
-                backup: (name, o) => c.backupCertificate(name, o),
-                restore: async (blob, o) => {
-                    const r = await c.restoreCertificateBackup(blob, o);
-                    // the certificates SDK sets the id only in properties (KeyVaultCertificate.id stays undefined)
-                    return { name: r.name ?? "", id: r.properties?.id ?? r.id ?? "" };
-                },
-                list: (o) => mapped(c.listPropertiesOfCertificates(o), props),
-                listVersions: (name, o) => mapped(c.listPropertiesOfCertificateVersions(name, o), props),
-                listDeletedNames: (o) => namesOf(c.listDeletedCertificates(o)),
-            };
+        sdk: {
+            module: "@azure/keyvault-certificates", clientClass: "CertificateClient", backup: "backupCertificate", restore: "restoreCertificateBackup",
+            list: "listPropertiesOfCertificates", listVersions: "listPropertiesOfCertificateVersions", listDeleted: "listDeletedCertificates",
         },
-    },
+    }),
 };
 
 /** The row of `kind`; throws naming the value when it is not a kind. */

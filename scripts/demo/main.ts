@@ -42,8 +42,10 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
         say();
         const taken = rows.filter((r) => r.takenNow).length;
         say(taken ? `${taken} new backup(s), ${rows.length - taken} unchanged.` : "Nothing new to back up: no secret changed since the last run.");
-        say(`Disaster drill: restoring the whole vault from ${path.relative(projectRoot, paths.backups)} alone into a fresh vault ` +
-            `(what "secret-backup restore --from ${path.relative(projectRoot, paths.backups)} --vault <url> --all" does):`);
+        const inside = path.relative(projectRoot, paths.backups);
+        const backupsShown = inside.startsWith("..") || path.isAbsolute(inside) ? paths.backups : inside;
+        say(`Disaster drill: restoring the whole vault from ${backupsShown} alone into a fresh vault ` +
+            `(what "secret-backup restore --from ${backupsShown} --vault <url> --all" does):`);
         say();
         const check = await restoreVaultIntoFreshVault({
             folder: paths.backups, sourceVaultUrl: vaultUrl, secretNames: DEMO_SECRETS, source: client, backupKey: settings.backupKey, tls,

@@ -63,7 +63,8 @@ describe("npm run demo", function () {
                 assert.match(stdout, new RegExp(`${name}\\s+new backup\\s+\\d+ B\\s+[0-9a-f]{12}…\\s+file://${backups}/\\S+\\.kvbackup`));
             }
             assert.equal(fs.readdirSync(backups).filter((f) => f.endsWith(".kvbackup")).length, 3);
-            assert.match(stdout, /Restore check: restored "db-password" .* all 2 versions came back/);
+            assert.match(stdout, new RegExp(`Disaster drill: restoring the whole vault from ${backups} alone into a fresh vault`));
+            assert.match(stdout, /Restore check: restored all 3 secrets into a fresh vault; all 4 versions came back with the same ids and values/);
         } finally {
             fs.rmSync(outside, { recursive: true, force: true });
         }

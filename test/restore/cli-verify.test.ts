@@ -124,5 +124,19 @@ describe("secret-backup (child process): help, usage errors and verify", () => {
         assert.equal(error.exitCode, 2);
         assert.equal(error.input, "dry-run");
         assert.equal(error.message, "--dry-run is for a whole destination: add --all or --name <pattern>");
+
+        const folder = await runSecretBackup(["restore", "--from", dir, "--vault", "https://myvault.vault.azure.net"]);
+        assert.equal(folder.code, 2);
+        assert.match(folder.stderr, new RegExp(`--from ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is a folder: add --all to restore every object in it, or --name <pattern> for some`));
+    });
+
+    it("list, restore --all and prune refuse a container URL with a SAS query as a usage error without echoing the token", async () => {
+        const url = "https://127.0.0.1:1/devstoreaccount1/backups?sv=2024&sig=SECRETSIGNATURE";
+        for (const args of [["list", url, "--json"], ["restore", "--from", url, "--vault", "https://myvault.vault.azure.net", "--all"], ["prune", url, "--keep-last", "1"]]) {
+            const run = await runSecretBackup(args);
+            assert.equal(run.code, 2, `${args[0]}: ${run.stderr}`);
+            assert.match(run.stdout + run.stderr, /is not a usable Blob Storage URL: the URL has a query string or fragment \(a SAS token\?\)/);
+            assert.doesNotMatch(run.stdout + run.stderr, /SECRETSIGNATURE/);
+        }
     });
 });

@@ -8,7 +8,7 @@ import { VaultBackup, childName, type VaultBackupArgs } from "../../provider/vau
 import { restoreBackup } from "../../provider/restore";
 import { azureNativeConfig, credentialFor, pointAuthorityHostAt, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalEngine, OperationResult, dynamicOps } from "../helpers/host";
-import { runProgram, uniqueFolder } from "../helpers/program";
+import { programError as programErrorOf, uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 import { deleteAndPurge, snapshotSecret } from "../restore/vault-snapshot";
 
@@ -173,17 +173,7 @@ describe("VaultBackup through the real provider host", function () {
     });
 
     // Input errors stop the program before any resource exists: no host needed to see them.
-    async function programError(args: VaultBackupArgs): Promise<string> {
-        try {
-            await runProgram(() => new VaultBackup("vault", args), {
-                project: "vault-backup-test", stack: "dev", config: {}, preview: true,
-                register: async (reg) => ({ id: "", state: reg.inputs }),
-            });
-        } catch (e) {
-            return (e as Error).message;
-        }
-        return assert.fail("the program succeeded");
-    }
+    const programError = (args: VaultBackupArgs): Promise<string> => programErrorOf(() => new VaultBackup("vault", args), "vault-backup-test");
 
     it("a malformed include pattern fails the program naming the input, before the vault is listed", async () => {
         const lists = emulator.requests().filter((r) => r.operation === "list").length;

@@ -7,8 +7,7 @@
  *   event loop to drain, `beforeExit`, then signals shutdown), and its exit code says how it went;
  * - a function: in this process, as the Automation API runs an inline program
  *   (`@pulumi/pulumi/automation/server.js`): a fresh runtime store pointed at the monitor, the
- *   function run inside the root stack, then `disconnect`; it gets no Engine address, so its
- *   `pulumi.log` lines go to this process's console.
+ *   function run inside the root stack, then `disconnect`.
  */
 import { spawn, ChildProcess } from "node:child_process";
 import * as path from "node:path";
@@ -153,9 +152,7 @@ function startInline(program: () => unknown, o: RunnerOptions): RunningProgram {
         const home = process.cwd();
         let failure: string | undefined;
         try {
-            // No Engine address: an inline program's `pulumi.log` lines print to this process's
-            // console ("info: [runtime] …"), where tests that run it in-process read them.
-            settings.resetOptions(o.project, o.stack, o.parallel, "", o.monitorAddress, o.preview, o.organization ?? "organization");
+            settings.resetOptions(o.project, o.stack, o.parallel, o.engineAddress, o.monitorAddress, o.preview, o.organization ?? "organization");
             config.setAllConfig(o.config, o.secretKeys ?? []);
             process.on("uncaughtException", onUncaught);
             process.on("unhandledRejection", onUncaught);

@@ -3,7 +3,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import * as net from "node:net";
 import { issueServerCertificate, loadOrCreateCa } from "../../emulator/tls";
 import { rawRequest } from "./raw";
 import { parseCli } from "../../emulator/cli";
@@ -12,6 +11,7 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { signalGroup } from "../../scripts/harness/process-group";
 import { repoRoot, scratchRoot, testCaDir } from "../helpers/paths";
 import { credentialFor, uniqueName } from "../helpers/emulator";
+import { freePort } from "../helpers/ports";
 
 const CLI = path.join(repoRoot, "dist", "emulator", "cli.js");
 
@@ -49,17 +49,6 @@ async function exitOf(child: ChildProcess, ms = 10_000): Promise<number | null> 
     const [code] = (await once(child, "exit")) as [number | null];
     clearTimeout(timer);
     return code;
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 describe("emulator: keyvault-emulator CLI", () => {

@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import * as net from "node:net";
 import { randomUUID } from "node:crypto";
 import sinon from "sinon";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,21 +7,13 @@ import * as ops from "../../provider/operations";
 import type { RunningEmulator } from "../../emulator";
 import { azureNativeConfig, credentialFor, pointAuthorityHostAt, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { startAzurite, type RunningAzurite } from "../helpers/azurite";
+import { freePort as closedPort } from "../helpers/ports";
 
 // Refresh (`read`) of a SecretBackup whose destination is Blob Storage (Azurite, HTTPS + OAuth):
 // the blob is read with the provider's credential, and only Storage's 404 counts as "missing";
 // a refusal (403), an unreachable account or a credential that gets no token fails the refresh,
 // so it never reports drift it cannot see (and never makes the next up re-take a good backup).
 const VAULT = "blobrefresh";
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => server.close(() => r()));
-    return port;
-}
 
 describe("SecretBackup refresh with a Blob Storage destination (Azurite)", function () {
     this.timeout(90_000);

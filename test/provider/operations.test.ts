@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as net from "node:net";
 import { randomBytes, createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import sinon from "sinon";
@@ -12,6 +11,7 @@ import { UNKNOWN } from "../../provider/validate";
 import type { RunningEmulator } from "../../emulator";
 import { azureNativeConfig, pointAuthorityHostAt, startTestEmulator, secretClientFor, uniqueName } from "../helpers/emulator";
 import { scratchRoot } from "../helpers/paths";
+import { freePort } from "../helpers/ports";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -349,10 +349,7 @@ describe("SecretBackup operations against the emulator", function () {
         });
 
         it("a vault that cannot be reached (ECONNREFUSED) says to check the network", async () => {
-            const server = net.createServer();
-            await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-            const port = (server.address() as net.AddressInfo).port;
-            await new Promise<void>((r) => server.close(() => r()));
+            const port = await freePort();
             const vaultUrl = `https://127.0.0.1:${port}`;
             await assert.rejects(ops.create(inputs("x", { vaultUrl })), (e: Error) =>
                 e.message.startsWith(`backup of secret "x" in vault ${vaultUrl} failed (code ECONNREFUSED)`) && /What to do: could not reach/.test(e.message));

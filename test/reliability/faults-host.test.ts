@@ -1,6 +1,5 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import type { SecretClient } from "@azure/keyvault-secrets";
@@ -13,20 +12,12 @@ import { assertGone } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
 import { backupProblem, backupStack, filesIn, hashes, locationFile, providerHostPids, tally, waitFor, watchEmulator, watchFolder, watchSecret, watchTokens, type WatchedStack } from "./support";
 import type { SecretBackupArgs } from "../../provider/resource";
+import { freePort as closedPort } from "../helpers/ports";
 
 // Faults injected through the emulator, Azurite and the file system while `pulumi up` runs through
 // the real provider host. After each: either a complete backup whose hash verifies, or a clean
 // failure (no partial or temporary file, nothing in state), and every earlier backup untouched.
 const VAULT = "faults";
-
-/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => server.close(() => r()));
-    return port;
-}
 
 describe("reliability: faults during a backup through the real provider host", function () {
     this.timeout(90_000);

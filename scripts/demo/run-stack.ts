@@ -1,7 +1,7 @@
 /**
  * Runs the root program for the demo: `pulumi up` against a local file backend when a Pulumi CLI
  * is on PATH, otherwise `LocalEngine` (the real dynamic-provider host driven as the engine drives
- * it). Either way the result is one row per secret.
+ * it). Either way the result is one row per backed-up object (secrets, then keys, then certificates).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -9,9 +9,13 @@ import { LocalEngine } from "../harness/engine";
 import { findPulumi, runPulumi } from "../harness/pulumi-cli";
 import type { DemoPaths } from "./settings";
 
-/** One secret's latest backup, and whether this run took it. */
+/** The kinds of vault object the demo backs up. */
+export type DemoKind = "secret" | "key" | "certificate";
+
+/** One object's latest backup, and whether this run took it. */
 export interface BackupRow {
-    secret: string;
+    kind: DemoKind;
+    name: string;
     location: string;
     sha256: string;
     sizeBytes: number;
@@ -20,9 +24,16 @@ export interface BackupRow {
 
 /** The demo stack's config: the root program's keys (unprefixed) and credentials (namespaced). */
 export interface DemoStackConfig {
-    program: { vaultUrl: string; secrets: { name: string; version: string }[]; destination: string };
+    program: { vaultUrl: string; secrets: { name: string; version: string }[]; keys: string[]; certificates: string[]; destination: string };
     credentials: Record<string, string>;
 }
+
+/** A backup as the root program exports it. */
+type Exported = Record<string, { location: string; sha256: string; sizeBytes: number }>;
+/** The root program's exports, per kind. */
+type ExportsByKind = Record<DemoKind, Exported>;
+/** Each kind's stack output (`backups` is the secrets', as stacks before keys and certificates have it). */
+const OUTPUTS: Record<DemoKind, string> = { secret: "backups", key: "keyBackups", certificate: "certificateBackups" };
 
 const PROJECT = "keyvault-backup";
 const STACK = "demo";
@@ -33,17 +44,18 @@ export async function runDemoStack(
 ): Promise<BackupRow[]> {
     const previous = readPrevious(paths);
     const pulumi = findPulumi();
-    let exports: Record<string, { location: string; sha256: string; sizeBytes: number }>;
+    let exports: ExportsByKind;
     if (pulumi) {
         say(`Running the root program with ${pulumi} up (state in ${path.relative(projectRoot, paths.pulumiBackend)}).`);
         exports = pulumiUp(pulumi, projectRoot, paths, config, env);
     } else {
         say("No pulumi CLI on PATH: running the root program through the provider-host harness instead " +
-            "(scripts/harness: the program under @pulumi/pulumi's own runner, every SecretBackup call through its real dynamic-provider host over gRPC).");
+            "(scripts/harness: the program under @pulumi/pulumi's own runner, every backup resource's calls through its real dynamic-provider host over gRPC).");
         exports = await harnessUp(projectRoot, paths, config, env);
     }
-    const rows = Object.entries(exports).map(([secret, b]) => ({ secret, ...b, takenNow: previous[secret] !== b.location }));
-    fs.writeFileSync(path.join(paths.root, "last-run.json"), JSON.stringify(Object.fromEntries(rows.map((r) => [r.secret, r.location])), null, 2));
+    const rows = (Object.keys(OUTPUTS) as DemoKind[]).flatMap((kind) =>
+        Object.entries(exports[kind] ?? {}).map(([name, b]) => ({ kind, name, ...b, takenNow: !previous.has(b.location) })));
+    fs.writeFileSync(path.join(paths.root, "last-run.json"), JSON.stringify(Object.fromEntries(rows.map((r) => [`${r.kind} ${r.name}`, r.location])), null, 2));
     return rows;
 }
 
@@ -57,7 +69,7 @@ async function harnessUp(projectRoot: string, paths: DemoPaths, config: DemoStac
     });
     const result = await stack.up();
     if (result.error) throw new Error(`the update failed:\n${result.error}`);
-    return result.exports.backups as Record<string, { location: string; sha256: string; sizeBytes: number }>;
+    return Object.fromEntries(Object.entries(OUTPUTS).map(([kind, output]) => [kind, result.exports[output] as Exported | undefined ?? {}])) as ExportsByKind;
 }
 
 function pulumiUp(pulumi: string, projectRoot: string, paths: DemoPaths, config: DemoStackConfig, env: Record<string, string>) {
@@ -71,12 +83,16 @@ function pulumiUp(pulumi: string, projectRoot: string, paths: DemoPaths, config:
         set(["--path", `secrets[${i}].name`, s.name]);
         set(["--path", `secrets[${i}].version`, s.version]);
     });
+    config.program.keys.forEach((name, i) => set(["--path", `keys[${i}]`, name]));
+    config.program.certificates.forEach((name, i) => set(["--path", `certificates[${i}]`, name]));
     for (const [k, v] of Object.entries(config.credentials)) set(k.endsWith("clientSecret") ? ["--secret", k, v] : [k, v]);
     runPulumi(cli, ["up", "--yes", "--skip-preview", "--stack", STACK, ...configFile]);
-    return JSON.parse(runPulumi(cli, ["stack", "output", "backups", "--json", "--stack", STACK])) as Record<string, { location: string; sha256: string; sizeBytes: number }>;
+    const all = JSON.parse(runPulumi(cli, ["stack", "output", "--json", "--stack", STACK])) as Record<string, Exported | undefined>;
+    return Object.fromEntries(Object.entries(OUTPUTS).map(([kind, output]) => [kind, all[output] ?? {}])) as ExportsByKind;
 }
 
-function readPrevious(paths: DemoPaths): Record<string, string> {
+/** The locations the last run showed (last-run.json: label -> location; older runs keyed it by secret name). */
+function readPrevious(paths: DemoPaths): Set<string> {
     const file = path.join(paths.root, "last-run.json");
-    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>) : {};
+    return new Set(fs.existsSync(file) ? Object.values(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>) : []);
 }

@@ -28,6 +28,10 @@ export interface DemoSettings {
 export const DEMO_VAULT = "demo";
 /** The secrets seeded into it on the first run (see `demoSeed`), in table order. */
 export const DEMO_SECRETS = ["db-password", "api-key", "storage-connection"];
+/** The key seeded into it (RSA 2048; made through the client when an older demo vault lacks it). */
+export const DEMO_KEY = "signing-key";
+/** The certificate seeded into it (self-signed, issuer Self; made through the client when an older demo vault lacks it). */
+export const DEMO_CERTIFICATE = "tls-cert";
 
 /** The demo's folder: `DEMO_DIR` when set (tests use a scratch folder), else the project's `.demo`. */
 export function demoRoot(projectRoot: string): string {
@@ -71,7 +75,7 @@ function saveSettings(paths: DemoPaths, settings: DemoSettings): void {
     fs.writeFileSync(paths.settings, JSON.stringify(settings, null, 2) + "\n", { mode: 0o600 });
 }
 
-/** The first run's vault: made-up values generated here, so none is ever committed; db-password has two versions. */
+/** The first run's vault: made-up values generated here, so none is ever committed; db-password has two versions; one key and one self-signed certificate. */
 export function demoSeed(): Seed {
     const value = (): string => randomBytes(18).toString("base64url");
     return {
@@ -82,6 +86,8 @@ export function demoSeed(): Seed {
                     "api-key": value(),
                     "storage-connection": { value: `AccountName=demo;AccountKey=${value()}`, contentType: "text/plain" },
                 },
+                keys: { [DEMO_KEY]: { kty: "RSA", key_size: 2048 } },
+                certificates: { [DEMO_CERTIFICATE]: { policy: { x509_props: { subject: `CN=${DEMO_CERTIFICATE}` } } } },
             },
         },
     };

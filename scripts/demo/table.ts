@@ -1,4 +1,4 @@
-/** The demo's table of backups: plain text, one row per secret, columns padded to fit. */
+/** The demo's table of backups: plain text, one row per object (its kind and name), columns padded to fit. */
 import type { BackupRow } from "./run-stack";
 import { textTable } from "../../provider/recovery/text-table";
 
@@ -6,9 +6,10 @@ import { textTable } from "../../provider/recovery/text-table";
 export function backupTable(rows: BackupRow[], projectRoot: string): string {
     const root = `file://${projectRoot}/`;
     return textTable(
-        ["secret", "this run", "size", "sha256", "location"],
+        ["kind", "name", "this run", "size", "sha256", "location"],
         rows.map((r) => [
-            r.secret,
+            r.kind,
+            r.name,
             r.takenNow ? "new backup" : "unchanged",
             `${r.sizeBytes} B`,
             `${r.sha256.slice(0, 12)}…`,

@@ -3,33 +3,18 @@
  * the wire). Expected service text is written literally from keys-certificates-behaviour.md.
  */
 import * as assert from "node:assert/strict";
-import { createHash, createPublicKey, verify as nodeVerify, constants, type JsonWebKey } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as jose from "jose";
 import { CryptographyClient, type KeyClient } from "@azure/keyvault-keys";
 import type { RunningEmulator } from "../../emulator";
 import { assertServiceError, credentialFor, keyClientFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { rawRequest } from "./raw";
+import { publicJwkOf, verifiesLocally } from "../../scripts/vault-objects";
 
 const NOT_FOUND_TAIL =
     "was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182";
 const conflictText = (kid: string) =>
     `There was a conflict restoring the key '${kid}'. This can happen if either: a second key with the same name was created after the first key was deleted; thus trying to restore a key whose name is already in use. To fix this, rename the second key to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the key. To avoid this error, perform operations against a key in a sequential manner.`;
-
-/** Verifies a JWS signature over `data` with the PUBLIC JWK only, in Node (not in the emulator). */
-function verifiesLocally(publicJwk: JsonWebKey, alg: string, data: Buffer, signature: Uint8Array): boolean {
-    const hash = `sha${alg.slice(2)}`;
-    const key = createPublicKey({ key: publicJwk, format: "jwk" });
-    const sig = Buffer.from(signature);
-    if (alg.startsWith("ES")) return nodeVerify(hash, data, { key, dsaEncoding: "ieee-p1363" }, sig);
-    if (alg.startsWith("PS")) return nodeVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 }, sig);
-    return nodeVerify(hash, data, key, sig);
-}
-
-function publicJwkOf(k: { key?: { kty?: string; n?: Uint8Array; e?: Uint8Array; crv?: string; x?: Uint8Array; y?: Uint8Array } }): JsonWebKey {
-    const b = (u?: Uint8Array) => Buffer.from(u!).toString("base64url");
-    const kty = k.key!.kty!.replace(/-HSM$/, "");
-    return kty === "RSA" ? { kty, n: b(k.key!.n), e: b(k.key!.e) } : { kty, crv: k.key!.crv, x: b(k.key!.x), y: b(k.key!.y) };
-}
 
 async function purge(client: KeyClient, name: string): Promise<void> {
     await (await client.beginDeleteKey(name, { intervalInMs: 10 })).pollUntilDone();

@@ -12,6 +12,21 @@ import { uniqueFolder } from "../helpers/program";
 const run = promisify(execFile);
 const demo = path.join(repoRoot, "dist", "scripts", "demo.js");
 
+/** What the demo vault holds: kind, name, and how its backup file name ends. */
+const OBJECTS = [
+    ["secret", "db-password", "_[0-9a-f]{12}\\.kvbackup"],
+    ["secret", "api-key", "_[0-9a-f]{12}\\.kvbackup"],
+    ["secret", "storage-connection", "_[0-9a-f]{12}\\.kvbackup"],
+    ["key", "signing-key", "\\.key\\.kvbackup"],
+    ["certificate", "tls-cert", "\\.certificate\\.kvbackup"],
+] as const;
+
+/** The restore check's line: every object restored, `versions` secret versions equal, the certificate and key proven by signing. */
+const RESTORE_CHECK = (versions: number): RegExp => new RegExp(
+    `Restore check: restored all 5 objects into a fresh vault; all ${versions} secret versions came back with the same ids and values; ` +
+    `certificate "tls-cert" has the same thumbprint \\(x5t\\) and DER bytes, and its key signs \\(verified with the original certificate's public key\\); ` +
+    `key "signing-key" signs and verifies with its original public part\\.`);
+
 /** Processes (besides this one) whose environment carries `mark`: whatever the demo started. */
 function processesMarked(mark: string): number[] {
     const found: number[] = [];
@@ -33,23 +48,23 @@ describe("npm run demo", function () {
         const mark = `DEMO_TEST_MARK=${randomBytes(6).toString("hex")}`;
         const env = { ...process.env, DEMO_DIR: uniqueFolder("demo"), [mark.split("=")[0]]: mark.split("=")[1] };
         const first = await run(process.execPath, [demo], { cwd: repoRoot, env });
-        assert.match(first.stdout, /secret\s+this run\s+size\s+sha256\s+location/);
-        for (const name of ["db-password", "api-key", "storage-connection"]) {
-            assert.match(first.stdout, new RegExp(`${name}\\s+new backup\\s+\\d+ B\\s+[0-9a-f]{12}…\\s+\\./\\S+\\.kvbackup`));
+        assert.match(first.stdout, /kind\s+name\s+this run\s+size\s+sha256\s+location/);
+        for (const [kind, name, suffix] of OBJECTS) {
+            assert.match(first.stdout, new RegExp(`${kind}\\s+${name}\\s+new backup\\s+\\d+ B\\s+[0-9a-f]{12}…\\s+\\./\\S+${suffix}`));
+            assert.match(first.stdout, new RegExp(`${kind}\\s+${name}\\s+restored\\s+backup of `));
         }
-        for (const name of ["db-password", "api-key", "storage-connection"]) assert.match(first.stdout, new RegExp(`secret\\s+${name}\\s+restored\\s+backup of `));
-        assert.match(first.stdout, /3 restored, 0 skipped, 0 failed of 3 from /);
-        assert.match(first.stdout, /Restore check: restored all 3 secrets into a fresh vault; all 4 versions came back with the same ids and values/);
+        assert.match(first.stdout, /5 restored, 0 skipped, 0 failed of 5 from /);
+        assert.match(first.stdout, RESTORE_CHECK(4));
 
         const second = await run(process.execPath, [demo], { cwd: repoRoot, env });
         assert.match(second.stdout, /Nothing new to back up/);
-        assert.equal((second.stdout.match(/unchanged/g) ?? []).length, 3);
+        assert.equal((second.stdout.match(/unchanged/g) ?? []).length, 5);
 
         const rotated = await run(process.execPath, [demo, "--rotate", "api-key"], { cwd: repoRoot, env });
-        assert.match(rotated.stdout, /api-key\s+new backup/);
-        assert.match(rotated.stdout, /1 new backup\(s\), 2 unchanged/);
+        assert.match(rotated.stdout, /secret\s+api-key\s+new backup/);
+        assert.match(rotated.stdout, /1 new backup\(s\), 4 unchanged/);
         // The newest backup of the rotated secret is the one restored: 2 versions of api-key now.
-        assert.match(rotated.stdout, /all 5 versions came back with the same ids and values/);
+        assert.match(rotated.stdout, RESTORE_CHECK(5));
         assert.deepEqual(processesMarked(mark), []);
     });
 
@@ -59,12 +74,12 @@ describe("npm run demo", function () {
             const env = { ...process.env, DEMO_DIR: outside };
             const { stdout } = await run(process.execPath, [demo], { cwd: repoRoot, env });
             const backups = path.join(outside, "backups");
-            for (const name of ["db-password", "api-key", "storage-connection"]) {
-                assert.match(stdout, new RegExp(`${name}\\s+new backup\\s+\\d+ B\\s+[0-9a-f]{12}…\\s+file://${backups}/\\S+\\.kvbackup`));
+            for (const [kind, name, suffix] of OBJECTS) {
+                assert.match(stdout, new RegExp(`${kind}\\s+${name}\\s+new backup\\s+\\d+ B\\s+[0-9a-f]{12}…\\s+file://${backups}/\\S+${suffix}`));
             }
-            assert.equal(fs.readdirSync(backups).filter((f) => f.endsWith(".kvbackup")).length, 3);
+            assert.equal(fs.readdirSync(backups).filter((f) => f.endsWith(".kvbackup")).length, 5);
             assert.match(stdout, new RegExp(`Disaster drill: restoring the whole vault from ${backups} alone into a fresh vault`));
-            assert.match(stdout, /Restore check: restored all 3 secrets into a fresh vault; all 4 versions came back with the same ids and values/);
+            assert.match(stdout, RESTORE_CHECK(4));
         } finally {
             fs.rmSync(outside, { recursive: true, force: true });
         }

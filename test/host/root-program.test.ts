@@ -6,13 +6,13 @@ import { repoRoot } from "../helpers/paths";
 // The root program's reading of its stack config, under mocks (no host needed to see the inputs).
 const rootProgram = path.join(repoRoot, "dist", "program", "index.js");
 
-async function registrations(config: Record<string, string>): Promise<Registration[]> {
+async function registrations(config: Record<string, string>, type = "pulumi-nodejs:dynamic/keyvault:SecretBackup"): Promise<Registration[]> {
     const full = { "keyvault-backup:vaultUrl": "https://myvault.vault.azure.net", ...config };
     const run = await runProgram(rootProgram, {
         project: "keyvault-backup", stack: "dev", config: full, preview: true,
         register: async (reg) => ({ id: "", state: reg.inputs }),
     });
-    return run.registrations.filter((r) => r.type === "pulumi-nodejs:dynamic/keyvault:SecretBackup");
+    return run.registrations.filter((r) => r.type === type);
 }
 
 describe("root program (program/index.ts)", function () {
@@ -34,11 +34,39 @@ describe("root program (program/index.ts)", function () {
         assert.equal(api.secretVersion, "0123abcd");
     });
 
+    it("declares one KeyBackup per configured key and one CertificateBackup per certificate, with the same destination; the secrets' are unchanged", async () => {
+        const config = {
+            "keyvault-backup:secrets": JSON.stringify(["db-password"]),
+            "keyvault-backup:keys": JSON.stringify(["signing-key", "db-password"]),
+            "keyvault-backup:certificates": JSON.stringify(["tls-cert"]),
+            "keyvault-backup:destination": "./backups",
+        };
+        const keys = await registrations(config, "pulumi-nodejs:dynamic/keyvault:KeyBackup");
+        assert.deepEqual(keys.map((r) => [r.name, r.inputs.keyName, r.inputs.vaultUrl, r.inputs.destination]), [
+            ["signing-key", "signing-key", "https://myvault.vault.azure.net", "./backups"],
+            ["db-password", "db-password", "https://myvault.vault.azure.net", "./backups"],
+        ]);
+        const certificates = await registrations(config, "pulumi-nodejs:dynamic/keyvault:CertificateBackup");
+        assert.deepEqual(certificates.map((r) => [r.name, r.inputs.certificateName, r.inputs.destination]), [["tls-cert", "tls-cert", "./backups"]]);
+        const secrets = await registrations(config);
+        assert.deepEqual(secrets.map((r) => [r.name, r.inputs.secretName]), [["db-password", "db-password"]]);
+    });
+
+    it("declares no key or certificate backups when the stack config has no keys or certificates (stacks from before them)", async () => {
+        const config = { "keyvault-backup:secrets": JSON.stringify(["db-password"]) };
+        assert.deepEqual(await registrations(config, "pulumi-nodejs:dynamic/keyvault:KeyBackup"), []);
+        assert.deepEqual(await registrations(config, "pulumi-nodejs:dynamic/keyvault:CertificateBackup"), []);
+    });
+
     for (const [label, config, message] of [
         ["no secrets key", {}, /Missing required configuration variable 'keyvault-backup:secrets'/],
         ["an empty list", { "keyvault-backup:secrets": "[]" }, /config "secrets" must be a non-empty list/],
         ["a number entry", { "keyvault-backup:secrets": "[42]" }, /config "secrets"\[0\] must be a secret name or \{ name, version \}/],
         ["a duplicate name", { "keyvault-backup:secrets": '["a","a"]' }, /config "secrets" names "a" twice/],
+        ["keys not a list", { "keyvault-backup:secrets": '["a"]', "keyvault-backup:keys": '"k"' }, /config "keys" must be a list of key names/],
+        ["a bad keys entry", { "keyvault-backup:secrets": '["a"]', "keyvault-backup:keys": '["k", {"name":"x"}]' }, /config "keys"\[1\] must be a key name/],
+        ["a duplicate key", { "keyvault-backup:secrets": '["a"]', "keyvault-backup:keys": '["k","k"]' }, /config "keys" names "k" twice/],
+        ["a bad certificates entry", { "keyvault-backup:secrets": '["a"]', "keyvault-backup:certificates": '[7]' }, /config "certificates"\[0\] must be a certificate name/],
         ["triggers not a list", { "keyvault-backup:secrets": '["a"]', "keyvault-backup:triggers": '{"x":1}' }, /config "triggers" must be a list/],
     ] as const) {
         it(`refuses ${label}, naming the config key`, async () => {

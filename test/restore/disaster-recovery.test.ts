@@ -4,8 +4,6 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ContainerClient } from "@azure/storage-blob";
 import type { SecretClient } from "@azure/keyvault-secrets";
-import type { KeyClient } from "@azure/keyvault-keys";
-import type { CertificateClient } from "@azure/keyvault-certificates";
 import type { RunningEmulator } from "../../emulator";
 import { VaultBackup } from "../../provider/vault-backup";
 import { listBackups, restoreVault } from "../../index";
@@ -16,7 +14,7 @@ import { LocalEngine } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
 import { runSecretBackup } from "./cli-process";
-import { sha256Hex } from "../../provider/destinations/destination";
+import { snapshotCertificate, snapshotKey } from "../../scripts/vault-objects";
 import { deleteAndPurge, emulatorEnv, snapshotSecret, type VersionSnapshot } from "./vault-snapshot";
 
 // The worst day: a vault of 200 secrets, 20 keys and 5 certificates backed up through the real
@@ -30,29 +28,8 @@ const names = Array.from({ length: SECRETS }, (_, i) => `app-secret-${String(i +
 const keyNames = Array.from({ length: KEYS }, (_, i) => `app-key-${String(i + 1).padStart(2, "0")}`);
 const certificateNames = Array.from({ length: CERTIFICATES }, (_, i) => `app-cert-${i + 1}`);
 
-/** What a restored certificate must match: every version's id, thumbprint, DER hash and attributes. */
-async function snapshotCertificate(client: CertificateClient, name: string): Promise<unknown[]> {
-    const out = [];
-    for await (const p of client.listPropertiesOfCertificateVersions(name)) {
-        const c = await client.getCertificateVersion(name, p.version!);
-        out.push({ version: p.version, x5t: c.properties.x509Thumbprint && Buffer.from(c.properties.x509Thumbprint).toString("hex"), cer: c.cer && sha256Hex(c.cer), enabled: p.enabled, tags: p.tags, createdOn: p.createdOn?.getTime() });
-    }
-    return out.sort((a, b) => String(a.version).localeCompare(String(b.version)));
-}
-
 function seedKey(i: number) {
     return i % 2 ? { kty: "EC", crv: "P-256", tags: { n: String(i) } } : { kty: "RSA", key_size: 2048 };
-}
-
-/** What a restored key must match: every version's id, public key and attributes (the private half never leaves a vault). */
-async function snapshotKey(client: KeyClient, name: string): Promise<unknown[]> {
-    const out = [];
-    for await (const p of client.listPropertiesOfKeyVersions(name)) {
-        const k = await client.getKey(name, { version: p.version });
-        const jwk = k.key!;
-        out.push({ version: p.version, kty: jwk.kty, n: jwk.n && Buffer.from(jwk.n).toString("base64url"), x: jwk.x && Buffer.from(jwk.x).toString("base64url"), enabled: p.enabled, tags: p.tags, createdOn: p.createdOn?.getTime() });
-    }
-    return out.sort((a, b) => String(a.version).localeCompare(String(b.version)));
 }
 
 function seedSecret(i: number, name: string) {

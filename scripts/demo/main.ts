@@ -71,7 +71,7 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
         say(backupTable(rows, projectRoot));
         say();
         const taken = rows.filter((r) => r.takenNow).length;
-        say(taken ? `${taken} new backup(s), ${rows.length - taken} unchanged.` : "Nothing new to back up: nothing changed since the last run.");
+        say(taken ? `${taken} new backup(s), ${rows.length - taken} unchanged.` : "Nothing new to back up: no secret changed since the last run.");
         const inside = path.relative(projectRoot, paths.backups);
         const backupsShown = inside.startsWith("..") || path.isAbsolute(inside) ? paths.backups : inside;
         say(`Disaster drill: restoring the whole vault from ${backupsShown} alone into a fresh vault ` +
@@ -87,7 +87,7 @@ async function runDemo(paths: DemoPaths, tls: { caCertPath: string; caKeyPath: s
             `all ${check.versions} secret versions came back with the same ids and values; ` +
             `certificate "${DEMO_CERTIFICATE}" has the same thumbprint (x5t) and DER bytes, and its key signs (verified with the original certificate's public key); ` +
             `key "${DEMO_KEY}" signs and verifies with its original public part.`);
-        say(`Run it again: nothing new is backed up unless an object changed (try: npm run demo -- --rotate api-key).`);
+        say(`Run it again: nothing new is backed up unless a secret changed (try: npm run demo -- --rotate api-key).`);
     } finally {
         await emulator?.close();
     }

@@ -1,7 +1,12 @@
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { runProgram, type Registration } from "../helpers/program";
+import { fileURLToPath } from "node:url";
+import type { RunningEmulator } from "../../emulator";
+import { runProgram, uniqueFolder, type Registration } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
+import { azureNativeConfig, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { LocalEngine, dynamicOps, type OperationResult } from "../helpers/host";
 
 // The root program's reading of its stack config, under mocks (no host needed to see the inputs).
 const rootProgram = path.join(repoRoot, "dist", "program", "index.js");
@@ -73,4 +78,54 @@ describe("root program (program/index.ts)", function () {
             await assert.rejects(registrations(config), message);
         });
     }
+});
+
+describe("root program: a stack from before keys and certificates gains them (real provider host, emulator)", function () {
+    this.timeout(120_000);
+    let emulator: RunningEmulator;
+    const vault = uniqueName("rootkinds");
+
+    before(async () => {
+        emulator = await startTestEmulator({
+            seed: { vaults: { [vault]: { secrets: { "db-password": "made-up-1", "api-key": "made-up-2" }, keys: { "signing-key": { kty: "EC", crv: "P-256" } }, certificates: { "tls-cert": {} } } } },
+        });
+    });
+    after(async () => emulator?.close());
+
+    function ok(result: OperationResult): OperationResult {
+        assert.equal(result.error, undefined, `${result.error}\nhost stderr: ${result.hostStderr}`);
+        return result;
+    }
+
+    it("adding `keys` and `certificates` creates one KeyBackup and one CertificateBackup; the secrets' backups are neither replaced nor re-taken, and `backups` stays the same", async () => {
+        const folder = uniqueFolder("root-kinds");
+        const stack = new LocalEngine({
+            projectRoot: repoRoot, project: "keyvault-backup", stack: uniqueName("st"), program: rootProgram,
+            config: azureNativeConfig(emulator, 0, {
+                "keyvault-backup:vaultUrl": emulator.vaults[vault],
+                "keyvault-backup:secrets": JSON.stringify(["db-password", "api-key"]),
+                "keyvault-backup:destination": folder,
+            }),
+            secretKeys: ["azure-native:clientSecret"], env: { AZURE_AUTHORITY_HOST: emulator.authorityHost },
+        });
+        const before = ok(await stack.up());
+        assert.deepEqual(dynamicOps(before), ["create", "create"]);
+        assert.deepEqual(Object.keys(before.exports).sort(), ["backups", "certificateBackups", "keyBackups"]);
+        assert.deepEqual([before.exports.keyBackups, before.exports.certificateBackups], [{}, {}]);
+        const secretFiles = fs.readdirSync(folder).sort();
+
+        stack.setConfig("keyvault-backup:keys", JSON.stringify(["signing-key"]));
+        stack.setConfig("keyvault-backup:certificates", JSON.stringify(["tls-cert"]));
+        const after = ok(await stack.up());
+        assert.deepEqual(dynamicOps(after).filter((op) => op !== "same"), ["create", "create"]);
+        assert.deepEqual(after.exports.backups, before.exports.backups);
+        const keyBackup = (after.exports.keyBackups as Record<string, { location: string; sha256: string; sizeBytes: number }>)["signing-key"];
+        const certificateBackup = (after.exports.certificateBackups as Record<string, { location: string; sha256: string; sizeBytes: number }>)["tls-cert"];
+        assert.match(keyBackup.location, /_signing-key_\w+_[0-9a-f]{12}\.key\.kvbackup$/);
+        assert.match(certificateBackup.location, /_tls-cert_\w+_[0-9a-f]{12}\.certificate\.kvbackup$/);
+        assert.equal(fs.statSync(fileURLToPath(keyBackup.location)).size, keyBackup.sizeBytes);
+        assert.equal(fs.statSync(fileURLToPath(certificateBackup.location)).size, certificateBackup.sizeBytes);
+        // The secrets' files are untouched; exactly the two new ones were added.
+        assert.deepEqual(fs.readdirSync(folder).sort(), [...secretFiles, path.basename(fileURLToPath(certificateBackup.location)), path.basename(fileURLToPath(keyBackup.location))].sort());
+    });
 });

@@ -9,7 +9,7 @@ import { dataActionFor, impliedPermissions, permissionsOf, type Needed, type Obj
 import type { VaultState } from "./store";
 
 /** The resource the vault's tokens must be issued for. */
-export const VAULT_AUDIENCE = "https://vault.azure.net";
+const VAULT_AUDIENCE = "https://vault.azure.net";
 
 /** The `WWW-Authenticate` value: the authority (whose path is the tenant) and the resource. */
 export function challengeFor(authorityHost: string, tenantId: string): string {
@@ -39,7 +39,7 @@ export async function authenticate(
 }
 
 /** What `principal` may do in `vault`: the vault's access policy for it, or its own defaults. */
-export function grantedIn(vault: VaultState, principal: Principal): PermissionSet {
+function grantedIn(vault: VaultState, principal: Principal): PermissionSet {
     const policy = vault.accessPolicies?.[principal.clientId];
     if (policy === undefined) return permissionsOf(principal);
     return Array.isArray(policy) ? { secrets: policy, ...impliedPermissions(policy) } : policy;

@@ -45,7 +45,7 @@ function algorithms(jwk: JsonWebKey): { importAlg: webcrypto.RsaHashedImportPara
 }
 
 /** Distinguished names as the caller spells them ("cn=MyCert") with upper-case attribute types, which the X.509 library needs. */
-export function normaliseSubject(subject: string): string {
+function normaliseSubject(subject: string): string {
     return subject.replace(/(^|,)\s*([A-Za-z][A-Za-z0-9]*)\s*=/g, (_m, sep: string, t: string) => `${sep}${sep ? " " : ""}${t.toUpperCase()}=`);
 }
 

@@ -140,7 +140,7 @@ function checkNameFree(ctx: VaultContext, name: string, now: number): void {
 type Policy = Record<string, Record<string, unknown> | unknown>;
 
 /** The policy with the service's defaults filled in (recorded: RSA 2048, exportable, PKCS#12, server+client auth, 12 months, AutoRenew at 80 %). */
-export function completePolicy(given: unknown, issuer = "Self"): Policy {
+function completePolicy(given: unknown, issuer = "Self"): Policy {
     const p = (given && typeof given === "object" ? given : {}) as Record<string, Record<string, unknown> | undefined>;
     const keyProps = { ...(p.key_props ?? {}) };
     const kty = (keyProps.kty as string | undefined) ?? "RSA";

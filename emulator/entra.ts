@@ -10,7 +10,7 @@ import type { Principal } from "./principals";
 import { pathOf, sendJson } from "./http";
 
 /** Resources the token endpoint issues tokens for (scope `<resource>/.default`). */
-export const KNOWN_AUDIENCES = ["https://vault.azure.net", "https://storage.azure.com"] as const;
+const KNOWN_AUDIENCES = ["https://vault.azure.net", "https://storage.azure.com"] as const;
 
 const TOKEN_LIFETIME_S = 3600;
 

@@ -24,7 +24,7 @@ export type FaultSpec =
 export type FaultAction = { kind: "status"; status: number } | { kind: "drop" } | { kind: "delay"; ms: number };
 
 /** Checks a fault spec from JSON; throws an error naming the bad field. */
-export function parseFaultSpec(input: unknown): FaultSpec {
+function parseFaultSpec(input: unknown): FaultSpec {
     const s = input as Record<string, unknown>;
     if (!s || typeof s !== "object") throw new Error("fault: expected a JSON object");
     const count = s.count === undefined ? 1 : s.count;
@@ -50,7 +50,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
 }
 
 /** Checks throttle limits from JSON or options; throws naming the bad field. */
-export function parseThrottle(input: unknown): ThrottleLimits | false {
+function parseThrottle(input: unknown): ThrottleLimits | false {
     if (input === false) return false;
     const t = { ...SERVICE_LIMITS, ...(input as Partial<ThrottleLimits>) };
     for (const f of ["operations", "creations", "windowMs"] as const) {

@@ -8,9 +8,9 @@
 import { createECDH, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, privateEncrypt, publicDecrypt, randomBytes, constants, type JsonWebKey } from "node:crypto";
 
 /** RSA sizes and EC curves the emulator creates. */
-export const RSA_SIZES = [2048, 3072, 4096] as const;
+const RSA_SIZES = [2048, 3072, 4096] as const;
 /** EC curves (JWK names) the emulator creates and signs with. */
-export const EC_CURVES = ["P-256", "P-384", "P-521"] as const;
+const EC_CURVES = ["P-256", "P-384", "P-521"] as const;
 
 const HASHES: Record<string, { hash: string; bytes: number; digestInfo: string }> = {
     "256": { hash: "sha256", bytes: 32, digestInfo: "3031300d060960864801650304020105000420" },

@@ -40,7 +40,7 @@ export function keyId(ctx: VaultContext, name: string, version: string): string 
 }
 
 /** The KeyBundle of one version: the public JWK with kid, attributes, tags, `managed` for a certificate's key. */
-export function keyBundle(ctx: VaultContext, e: KeyEntry, v: KeyVersion): Json {
+function keyBundle(ctx: VaultContext, e: KeyEntry, v: KeyVersion): Json {
     return {
         key: { kid: keyId(ctx, e.name, v.version), kty: v.kty, key_ops: v.keyOps, ...publicPart(v.jwk) },
         attributes: attributes(ctx, v),

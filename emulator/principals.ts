@@ -6,14 +6,14 @@
 import { randomBytes, randomUUID } from "node:crypto";
 
 /** The secret permissions of Key Vault's access-policy model. */
-export const SECRET_PERMISSIONS = ["get", "list", "set", "delete", "backup", "restore", "recover", "purge"] as const;
+const SECRET_PERMISSIONS = ["get", "list", "set", "delete", "backup", "restore", "recover", "purge"] as const;
 /** The key permissions of the access-policy model (management and cryptographic operations). */
-export const KEY_PERMISSIONS = [
+const KEY_PERMISSIONS = [
     "get", "list", "update", "create", "import", "delete", "recover", "backup", "restore", "purge",
     "sign", "verify", "encrypt", "decrypt", "wrapKey", "unwrapKey",
 ] as const;
 /** The certificate permissions of the access-policy model. */
-export const CERTIFICATE_PERMISSIONS = [
+const CERTIFICATE_PERMISSIONS = [
     "get", "list", "update", "create", "import", "delete", "recover", "backup", "restore", "purge",
     "managecontacts", "manageissuers", "getissuers", "listissuers", "setissuers", "deleteissuers",
 ] as const;
@@ -125,7 +125,7 @@ export function dataActionFor(permission: string, kind: ObjectKind = "secrets"):
 }
 
 /** A principal with fresh random credentials and the given secret permissions (keys and certificates follow them). */
-export function newPrincipal(permissions: readonly SecretPermission[]): Principal {
+function newPrincipal(permissions: readonly SecretPermission[]): Principal {
     const implied = impliedPermissions(permissions);
     return {
         clientId: randomUUID(),

@@ -98,7 +98,7 @@ const DEFS: Def[] = [
 ];
 
 /** The route for `method` and `path` (no query); throws 404/405 as the service would for others. */
-export function matchRoute(method: string, path: string): Route {
+function matchRoute(method: string, path: string): Route {
     let pathMatched = false;
     for (const d of DEFS) {
         const m = d.pattern.exec(path);

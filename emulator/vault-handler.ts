@@ -52,7 +52,7 @@ export interface VaultDeps {
 
 const SERVICE_VERSION = "1.9.2400.1";
 /** The request log keeps this many of the newest records, so a long-running emulator does not grow without bound. */
-export const REQUEST_LOG_LIMIT = 200_000;
+const REQUEST_LOG_LIMIT = 200_000;
 const DROPPED = -1;
 
 /**
@@ -60,7 +60,7 @@ const DROPPED = -1;
  * default `:443` (as the service builds ids from the vault's host name); `fallback` when the
  * header is missing or not a plain host[:port].
  */
-export function requestBaseUrl(req: IncomingMessage, fallback: string): string {
+function requestBaseUrl(req: IncomingMessage, fallback: string): string {
     const host = req.headers.host;
     if (!host || !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host)) return fallback;
     return `https://${host.replace(/:443$/, "").toLowerCase()}`;

@@ -12,11 +12,11 @@ import type { Deleted, SecretEntry, SecretVersion, VaultState } from "./store";
 /** Secret names: 1-127 letters, digits and dashes. */
 export const NAME_PATTERN = /^[0-9a-zA-Z-]{1,127}$/;
 /** The largest secret value the service stores: 25 KB. */
-export const MAX_VALUE_BYTES = 25 * 1024;
+const MAX_VALUE_BYTES = 25 * 1024;
 /** Backup Secret refuses secrets with more versions than this. */
 export const MAX_BACKUP_VERSIONS = 500;
 /** Page sizes `maxresults` may ask for. */
-export const MAX_PAGE = 25;
+const MAX_PAGE = 25;
 
 /** A vault's state with the base URL its ids are built on (from the request's host). */
 export interface VaultContext {
@@ -333,7 +333,7 @@ export interface PageQuery {
 }
 
 /** Orders objects by name, case-insensitively. */
-export function byName(a: { name: string }, b: { name: string }): number {
+function byName(a: { name: string }, b: { name: string }): number {
     return a.name.toLowerCase().localeCompare(b.name.toLowerCase());
 }
 

@@ -12,7 +12,7 @@ import type { ObjectKind } from "./kinds";
 import { BackupInputError } from "./backup-errors";
 
 /** Exit codes of `secret-backup`. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 const MAIN_HELP = `Usage: secret-backup <command> [options]
 

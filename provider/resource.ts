@@ -169,7 +169,7 @@ function resourceInputs(kind: KindInfo, args: object, argName?: string, properti
  * Splits a versioned object URI (`https://v.vault.azure.net/keys/name/version`) into vault URL,
  * name and version; throws naming the URI when it is not a `kind` URI.
  */
-export function parseObjectUri(uri: string, kind: KindInfo): { vaultUrl: string; name: string; version: string } {
+function parseObjectUri(uri: string, kind: KindInfo): { vaultUrl: string; name: string; version: string } {
     const url = new URL(uri);
     const [segment, name, version, ...extra] = url.pathname.split("/").filter(Boolean);
     if (segment !== kind.plural || !name || extra.length) {

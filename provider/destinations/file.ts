@@ -16,7 +16,7 @@ import { backupObjectName, sha256Hex, type BackupRecord, type Destination, type 
 import { redactUrl } from "../redact";
 
 /** Default bound on one write (and on `folderProblem`): the provider's request timeout, 120 s. */
-export const DEFAULT_FILE_TIMEOUT_MS = 120_000;
+const DEFAULT_FILE_TIMEOUT_MS = 120_000;
 
 /** How a folder destination behaves. */
 export interface FileDestinationOptions {
@@ -266,7 +266,7 @@ async function syncFolder(folder: string): Promise<void> {
 }
 
 /** Temporary files older than this were left by a writer that died (a killed provider host): no live write takes so long. */
-export const STALE_TEMPORARY_MS = 10 * 60_000;
+const STALE_TEMPORARY_MS = 10 * 60_000;
 const TEMPORARY_NAME = /^\..+\.kvbackup\.[0-9a-f]{12}\.tmp$/;
 
 /** Per folder, this process's one preparation of it (made, swept); dropped when it failed, so the next write tries again. */

@@ -21,7 +21,7 @@ import type { KindInfo } from "../kinds";
 /** Restores per vault per 10 s by default: 90% of Key Vault's 300 creations (restore is a creation), as backups keep 90% of 4,000. */
 export const DEFAULT_RESTORES_PER_10_SECONDS = 270;
 /** Waits after a 409 on a name the vault did not list (a purge still finishing), before reporting it. */
-export const DEFAULT_PURGE_CONFLICT_BACKOFF_MS = [1000, 2000, 4000, 8000];
+const DEFAULT_PURGE_CONFLICT_BACKOFF_MS = [1000, 2000, 4000, 8000];
 
 /** What to restore from where into where, and how. */
 export interface RestoreVaultArgs {

@@ -34,15 +34,8 @@ export interface PruneArgs {
     now?: Date;
 }
 
-/** One backup the policy removes. */
-export interface PruneCandidate {
-    location: string;
-    vault: string;
-    kind: ObjectKind;
-    name: string;
-    backedUpAt: string;
-    sizeBytes: number;
-}
+/** One backup the policy removes: what its name (and metadata) say, as `listBackups` reads it. */
+export type PruneCandidate = Pick<StoredBackup, "location" | "vault" | "kind" | "name" | "backedUpAt" | "sizeBytes">;
 
 /** What `pruneBackups` did (or, without `apply`, would do). */
 export interface PruneResult {

@@ -159,9 +159,13 @@ function sdkClient(sdk: KindSdk, vaultUrl: string, credential: TokenCredential, 
     };
 }
 
-/** A row of the table with its `client` built from its `sdk`. */
-function row(info: Omit<KindInfo, "client">): KindInfo {
-    return { ...info, client: (vaultUrl, credential, options) => sdkClient(info.sdk, vaultUrl, credential, options) };
+/** A row of the table with its `typeToken` derived from its resource name and its `client` built from its `sdk`. */
+function row(info: Omit<KindInfo, "client" | "typeToken">): KindInfo {
+    return {
+        ...info,
+        typeToken: `${TYPE_PREFIX}${info.resourceName}`,
+        client: (vaultUrl, credential, options) => sdkClient(info.sdk, vaultUrl, credential, options),
+    };
 }
 
 /** The table: one row per kind. */
@@ -172,7 +176,6 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
         plural: "secrets",
         title: "Secret",
         resourceName: "SecretBackup",
-        typeToken: `${TYPE_PREFIX}SecretBackup`,
         nameInput: "secretName",
         versionInput: "secretVersion",
         azureNativeUri: "secretUriWithVersion",
@@ -197,7 +200,6 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
         plural: "keys",
         title: "Key",
         resourceName: "KeyBackup",
-        typeToken: `${TYPE_PREFIX}KeyBackup`,
         nameInput: "keyName",
         versionInput: "keyVersion",
         azureNativeUri: "keyUriWithVersion",
@@ -222,7 +224,6 @@ export const KINDS: Readonly<Record<ObjectKind, KindInfo>> = {
         plural: "certificates",
         title: "Certificate",
         resourceName: "CertificateBackup",
-        typeToken: `${TYPE_PREFIX}CertificateBackup`,
         nameInput: "certificateName",
         versionInput: "certificateVersion",
         azureNativeUri: "certificateUriWithVersion",

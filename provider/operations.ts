@@ -29,9 +29,9 @@ export type BackupOutputs = BackupInputs & {
     backedUpAt: string;
     /** Key Vault's `x-ms-request-id` of the Backup Secret call. */
     requestId: string;
-    /** The object's current version when the backup was taken (the backup holds it and every older one); "" when it could not be read. */
+    /** The object's current version when the backup was taken (the backup holds it and every older one); "" when it could not be read, or was not listed (`sourceUpdatedOn` given) and no refresh has filled it in yet. */
     version: string;
-    /** When that version last changed, by the vault's clock (ISO 8601 UTC); "" when unknown. */
+    /** When that version last changed, by the vault's clock (ISO 8601 UTC), or `sourceUpdatedOn` when given; "" when unknown. */
     versionUpdatedOn: string;
     /** Set by `read` when the vault has a newer version than `version`: the next update takes a new backup. */
     newerVersion?: string;
@@ -155,29 +155,35 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
             next = { ...next, sha256: "" };
         }
     }
-    const newer = await newerVersion(kind, props, name);
+    const { newer, holds } = await versionCheck(kind, props, name);
     const { newerVersion: _, ...rest } = next;
+    if (holds) rest.version = holds;
     return { id, props: newer ? { ...rest, newerVersion: newer } : rest };
 }
 
-/** The vault's current version of the object when it is newer than the one the backup holds; undefined when not (or unknown, with a warning). */
-async function newerVersion(kind: KindInfo, props: Record<string, unknown>, name: string): Promise<string | undefined> {
+/**
+ * The vault's current version of the object: as `newer` when it is newer than the one the backup
+ * holds; as `holds` when the state has no version id yet (a backup `VaultBackup` took) and the
+ * backup holds it. Neither when unknown (with a warning).
+ */
+async function versionCheck(kind: KindInfo, props: Record<string, unknown>, name: string): Promise<{ newer?: string; holds?: string }> {
     const vaultUrl = String(props.vaultUrl);
     let current: CurrentVersion | undefined;
     try {
         current = await getVaults().currentVersion(kind, vaultUrl, name, (props.apiVersion ?? "7.4") as ApiVersion);
     } catch (e) {
         pulumi.log.warn(`could not check whether ${kind.noun} "${name}" has a new version since its backup, so a rotation would go unnoticed: ${(e as Error).message}`);
-        return undefined;
+        return {};
     }
-    if (!current) return undefined;
+    if (!current) return {};
     const held = typeof props.version === "string" ? props.version : "";
-    const backedUpAt = typeof props.backedUpAt === "string" ? props.backedUpAt : "";
-    // State written before versions were recorded: the version is newer if it changed after the backup.
-    const rotated = held ? current.version !== held : backedUpAt !== "" && current.updatedOn !== "" && Date.parse(current.updatedOn) > Date.parse(backedUpAt);
-    if (!rotated) return undefined;
+    // Without a version id (a VaultBackup child, or state written before versions were recorded) the
+    // version is newer if it changed after the listing the backup followed (vault clock), else after the backup.
+    const since = [props.versionUpdatedOn, props.backedUpAt].find((t) => typeof t === "string" && t !== "") as string | undefined;
+    const rotated = held ? current.version !== held : since !== undefined && current.updatedOn !== "" && Date.parse(current.updatedOn) > Date.parse(since);
+    if (!rotated) return !held && typeof props.versionUpdatedOn === "string" && props.versionUpdatedOn !== "" ? { holds: current.version } : {};
     pulumi.log.warn(`${kind.noun} "${name}" in ${vaultUrl} has a new version ${current.version} since its backup (which holds ${held || "an older one"}); the next update takes a new backup`);
-    return current.version;
+    return { newer: current.version };
 }
 
 /** Forgets the resource; backup files outlive it, which the log says. */
@@ -198,7 +204,11 @@ async function takeBackup(kind: KindInfo, news: Record<string, unknown>, kept = 
     // The write is bounded like a vault call: a folder that never answers must not hang `pulumi up`.
     const destination = openDestination(inputs.destination as string, { credential: getCredential(), timeoutMs: clientSettings.requestTimeoutMs });
     // The version is read before the backup, so the backup holds it or a newer one (never an older one).
-    const current = await versionBeforeBackup(kind, vaultUrl, name, apiVersion);
+    // A caller that has just listed the vault (VaultBackup) passes the object's time from that
+    // listing: it already tells a later rotation apart, so the per-object listing is skipped (one
+    // vault call instead of two per backup); the version id is then filled in by the next refresh.
+    const listedAt = typeof inputs.sourceUpdatedOn === "string" ? inputs.sourceUpdatedOn : undefined;
+    const current = listedAt ? { version: "", updatedOn: listedAt, managed: false } : await versionBeforeBackup(kind, vaultUrl, name, apiVersion);
     if (current?.managed) throw new Error(`${kind.resourceName}: ${managedAdvice(kind, name)}`);
     const { blob, requestId } = await getVaults().backup(kind, vaultUrl, name, apiVersion);
     const record = { vaultUrl, secretName: name, kind: kind.kind, backedUpAt: new Date().toISOString(), sha256: sha256Hex(blob), sizeBytes: blob.length };

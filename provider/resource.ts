@@ -32,7 +32,9 @@ export interface ObjectBackupArgs {
     /**
      * When the object last changed in the vault (ISO 8601 UTC, its listing's `updated`), as
      * `VaultBackup` passes it: a time after the version the backup holds takes a new backup. Not
-     * compared with its earlier value, so adding it to an existing resource takes no backup.
+     * compared with its earlier value, so adding it to an existing resource takes no backup. Given,
+     * the backup does not list the object's versions first (one vault call instead of two):
+     * `versionUpdatedOn` is this time and `version` stays "" until a refresh fills it in.
      */
     sourceUpdatedOn?: pulumi.Input<string>;
 }
@@ -95,7 +97,7 @@ abstract class ObjectBackup extends pulumi.dynamic.Resource {
     declare readonly destination: pulumi.Output<string>;
     /** The triggers input ([] when none were given). */
     declare readonly triggers: pulumi.Output<unknown[]>;
-    /** The object's current version when the backup was taken ("" if it could not be read, and in state from before versions were recorded). */
+    /** The object's current version when the backup was taken ("" if it could not be read, in state from before versions were recorded, and for a backup taken with `sourceUpdatedOn` until a refresh). */
     declare readonly version: pulumi.Output<string>;
     /** When that version last changed, by the vault's clock ("" when unknown). */
     declare readonly versionUpdatedOn: pulumi.Output<string>;

@@ -57,7 +57,7 @@ export interface BackedUpObject {
     location: string;
     /** Hex SHA-256 of that backup. */
     sha256: string;
-    /** The object's version that backup holds (the newest then; "" when it could not be read). */
+    /** The object's version that backup holds (the newest then); "" until a `pulumi refresh` has read it (the backup skips that listing). */
     version: string;
 }
 

@@ -6,7 +6,7 @@
  * log, the host's and the emulator's peak memory and CPU from /proc.
  */
 import { PACING_CONFIG_KEY } from "../provider/operations";
-import { createAll, manyBackupJobs, startHost } from "./drive";
+import { asVaultBackupChildren, createAll, manyBackupJobs, startHost } from "./drive";
 import type { EmulatorProcess } from "./emulator-process";
 import { freshFolder, secretNames, type BenchVault } from "./setup";
 import { commandLine, ownCpuMs, peakMemoryMiB, processCpuMs, round } from "./stats";
@@ -33,6 +33,12 @@ export interface BulkPlan {
     latencyMs?: number;
     /** The folder to write into (default: a fresh empty one named after the run). */
     folder?: string;
+    /**
+     * True: plain `SecretBackup`s, which list the secret's versions before each backup (two vault
+     * calls per backup). Default: as `VaultBackup`'s children, which carry the vault listing's
+     * `updated` time as `sourceUpdatedOn` and so skip that listing (one call per backup).
+     */
+    standalone?: boolean;
 }
 
 /** The figures of one bulk run. */
@@ -42,8 +48,8 @@ export interface BulkResult {
     secretsPerSecond: number;
     /**
      * Vault operations per second the limit counts (all but 401 challenges and 429s) in the
-     * measured part, over the limit's operations per second. A backup now costs two operations
-     * (the version listing, then Backup), so this is about twice secrets per second over the limit.
+     * measured part, over the limit's operations per second. A standalone backup costs two
+     * operations (the version listing, then Backup); one as `VaultBackup`'s child costs one.
      */
     shareOfVaultLimit: number;
     /** Vault requests during the measured part (backups, plus any retries). */
@@ -69,10 +75,11 @@ export interface BulkResult {
  * SIGUSR2 after the warm-up to start their profilers. Restores the real limit and no latency afterwards.
  */
 export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hostEnv: Record<string, string> = {}, profiling = false): Promise<BulkResult> {
+    const folder = plan.folder ?? freshFolder(`bulk-${plan.vault}-${plan.parallel}-${plan.secrets}`);
+    const plain = await manyBackupJobs(emulator.vaults[plan.vault], secretNames(0, BULK_WARMUP + plan.secrets), folder, plan.vault);
+    const jobs = plan.standalone ? plain : await asVaultBackupChildren(emulator, emulator.vaults[plan.vault], plain);
     await emulator.setLatency(plan.latencyMs ?? BULK_LATENCY_MS);
     await emulator.setThrottle({ operations: plan.limit.operations, creations: 300, windowMs: plan.limit.windowMs });
-    const folder = plan.folder ?? freshFolder(`bulk-${plan.vault}-${plan.parallel}-${plan.secrets}`);
-    const jobs = await manyBackupJobs(emulator.vaults[plan.vault], secretNames(0, BULK_WARMUP + plan.secrets), folder, plan.vault);
     const pacing: Record<string, string> = plan.pacingPer10Seconds ? { [PACING_CONFIG_KEY]: String(plan.pacingPer10Seconds) } : {};
     let host: ProviderHost | undefined;
     try {

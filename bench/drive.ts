@@ -10,7 +10,8 @@ import { runProgram } from "../scripts/harness/program";
 import { stripSecrets, type PropertyMap } from "../scripts/harness/wire";
 import type { RunningEmulator } from "../emulator";
 import { PROJECT, hostEnv, repoRoot } from "./setup";
-import { azureNativeConfig } from "../scripts/emulator-identity";
+import { SecretClient } from "@azure/keyvault-secrets";
+import { azureNativeConfig, emulatorCredential, type EmulatorIdentity } from "../scripts/emulator-identity";
 
 /** One resource to create: its URN and its inputs as the engine sends them (secrets stripped). */
 export interface BackupJob {
@@ -47,6 +48,21 @@ export async function manyBackupJobs(vaultUrl: string, names: string[], destinat
         throw new Error("derived SecretBackup inputs differ from what the program registers; run the program for every name instead");
     }
     return names.map(like);
+}
+
+/**
+ * The jobs as `VaultBackup` registers its children: each with its secret's `updated` time from a
+ * real listing of the vault (made before the run's limit windows start, so it does not count).
+ */
+export async function asVaultBackupChildren(emulator: EmulatorIdentity, vaultUrl: string, jobs: BackupJob[]): Promise<BackupJob[]> {
+    const client = new SecretClient(vaultUrl, emulatorCredential(emulator), { disableChallengeResourceVerification: true });
+    const updated = new Map<string, string>();
+    for await (const p of client.listPropertiesOfSecrets()) if (p.updatedOn) updated.set(p.name, p.updatedOn.toISOString());
+    return jobs.map((job) => {
+        const listed = updated.get(String(job.inputs.secretName));
+        if (!listed) throw new Error(`the vault ${vaultUrl} does not list ${String(job.inputs.secretName)}`);
+        return { ...job, inputs: { ...job.inputs, sourceUpdatedOn: listed } };
+    });
 }
 
 /** What a host needs to know of the emulator: who to sign in as, where, and the CA to trust. */

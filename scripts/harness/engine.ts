@@ -32,6 +32,8 @@ export interface ResourceState {
     dependencies?: string[];
     /** Per input property, the URNs its value came from. */
     propertyDependencies?: Record<string, string[]>;
+    /** Where the program declared it (`<file URL>#<line>,<column>`, as the SDK reports it); absent when the SDK sent none. */
+    sourcePosition?: string;
 }
 
 /** The stack's state: resources in the order the program registered them (untouched ones first). */
@@ -222,6 +224,7 @@ export class LocalEngine {
                     next.set(reg.urn, {
                         urn: reg.urn, type: reg.type, id: result.id, inputs: result.inputs, outputs: result.state,
                         parent: reg.parent, dependencies: reg.dependencies, propertyDependencies: reg.propertyDependencies,
+                        ...(reg.sourcePosition ? { sourcePosition: reg.sourcePosition } : {}),
                     });
                     persist();
                     return result;

@@ -24,6 +24,8 @@ export interface EngineRegistration extends Registration {
     propertyDependencies: Record<string, string[]>;
     /** URNs this resource was known by before (`aliases`), as the SDK computed them. */
     aliases: string[];
+    /** Where the program declared it, `<file URL>#<line>,<column>` ("" when the SDK sent no position). */
+    sourcePosition: string;
 }
 
 /** A diagnostic the program sent (`pulumi.log.*`, or the language host's report of a failure). */
@@ -124,6 +126,7 @@ export class MonitorServer {
                     dependencies: req.getDependenciesList(),
                     propertyDependencies,
                     aliases: req.getAliasurnsList(),
+                    sourcePosition: positionOf(req.getSourceposition()),
                     inputs: fromStruct(req.getObject()),
                 };
                 handlers.register(reg).then(
@@ -192,4 +195,8 @@ export class MonitorServer {
             });
         });
     }
+}
+
+function positionOf(p: { getUri(): string; getLine(): number; getColumn(): number } | undefined): string {
+    return p && p.getUri() ? `${p.getUri()}#${p.getLine()},${p.getColumn()}` : "";
 }

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import { azureNativeConfig, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { LocalEngine, OperationResult, childPids, dynamicOps, waitFor, waitGone } from "../helpers/host";
@@ -195,5 +195,27 @@ describe("VaultBackup through the real program runner", function () {
             assert.ok(fs.statSync(fileURLToPath(String(b.outputs.location))).size > 0);
         }
         assert.equal(emulator.requests().filter((r) => r.operation === "backup" && r.status === 200).length, 2);
+        // Registering skips Pulumi's promise-leak stack traces (the program's main CPU cost), not the source positions.
+        for (const b of backups) assert.match(String(b.sourcePosition), /^file:\/\/\/.+\.(ts|js)#\d+,\d+$/, b.urn);
+    });
+
+    it("a SecretBackup declared in a program: the engine gets its source position as Pulumi takes it for a dynamic resource (the class's super() call), and the program's Error.stackTraceLimit is left as it was", async () => {
+        const stack = new LocalEngine({
+            projectRoot: repoRoot,
+            project: "fixture",
+            stack: uniqueName("direct"),
+            program: path.join(__dirname, "fixtures", "backup-program.js"),
+            config: { ...azureNativeConfig(emulator, 0), "fixture:vaultUrl": emulator.vaults.runner, "fixture:destination": uniqueFolder("runner-direct") },
+            secretKeys: ["azure-native:clientSecret"],
+            env: { AZURE_AUTHORITY_HOST: emulator.authorityHost },
+        });
+        const up = ok(await stack.up());
+        assert.deepEqual(up.exports.stackTraceLimit, { before: 10, after: 10 });
+        const backup = stack.state.resources.find((r) => r.type === "pulumi-nodejs:dynamic/keyvault:SecretBackup")!;
+        // Pulumi skips its own three constructors and reports the next frame: for a dynamic resource, the subclass's super() call.
+        const source = path.join(repoRoot, "provider", "resource.ts");
+        const lines = fs.readFileSync(source, "utf8").split("\n");
+        const line = lines.findIndex((l) => l.trimStart().startsWith("super(providerFor(")) + 1;
+        assert.equal(backup.sourcePosition, `${pathToFileURL(source).href}#${line},${lines[line - 1].indexOf("super(") + 1}`);
     });
 });

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { measureBulk, type BulkPlan, type BulkResult } from "./bulk";
+import { measureBulk, medianByHostCpu, type BulkPlan, type BulkResult } from "./bulk";
 import type { EmulatorProcess } from "./emulator-process";
 import { repoRoot } from "./setup";
 import { round } from "./stats";
@@ -15,26 +15,41 @@ export const BIG_FOLDER_FILES = 100_000;
 const BIG_FOLDER = path.join(repoRoot, ".cache", "bench-100k");
 const PREMADE = /^premade\.vault\.azure\.net_/;
 
-/** The two runs and the ratio of the host's CPU per backup (full / empty). */
+/** Runs of each kind; they alternate, so a slow spell of the machine does not fall on one kind only. */
+const ROUNDS = 3;
+
+/** The median run of each kind (by host CPU per backup), every run's host CPU, and the ratio of the medians (full / empty). */
 export interface BigFolderResult {
     files: number;
     empty: BulkResult;
     full: BulkResult;
     cpuRatio: number;
+    /** Host CPU per backup of every run, ms, in the order they ran. */
+    hostCpuMs: { empty: number[]; full: number[] };
 }
 
-/** Runs `plan` into an empty folder, then into the folder of 100,000. */
+/** Runs `plan` into an empty folder, then into the folder of 100,000, `ROUNDS` times. */
 export async function measureBigFolder(emulator: EmulatorProcess, plan: BulkPlan): Promise<BigFolderResult> {
     const files = ensureBigFolder();
-    const empty = await measureBulk(emulator, { ...plan, label: `${plan.label}, empty folder` });
-    let full: BulkResult;
-    try {
-        full = await measureBulk(emulator, { ...plan, label: `${plan.label}, folder of ${BIG_FOLDER_FILES}`, folder: BIG_FOLDER });
-    } finally {
-        for (const name of fs.readdirSync(BIG_FOLDER)) if (!PREMADE.test(name)) fs.rmSync(path.join(BIG_FOLDER, name), { force: true });
+    const empties: BulkResult[] = [];
+    const fulls: BulkResult[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+        empties.push(await measureBulk(emulator, { ...plan, label: `${plan.label}, empty folder` }));
+        try {
+            fulls.push(await measureBulk(emulator, { ...plan, label: `${plan.label}, folder of ${BIG_FOLDER_FILES}`, folder: BIG_FOLDER }));
+        } finally {
+            for (const name of fs.readdirSync(BIG_FOLDER)) if (!PREMADE.test(name)) fs.rmSync(path.join(BIG_FOLDER, name), { force: true });
+        }
     }
-    return { files, empty, full, cpuRatio: round(full.cpuMsPerBackup.host / empty.cpuMsPerBackup.host, 3) };
+    const empty = medianByHostCpu(empties);
+    const full = medianByHostCpu(fulls);
+    return {
+        files, empty, full,
+        cpuRatio: round(full.cpuMsPerBackup.host / empty.cpuMsPerBackup.host, 3),
+        hostCpuMs: { empty: empties.map((r) => r.cpuMsPerBackup.host), full: fulls.map((r) => r.cpuMsPerBackup.host) },
+    };
 }
+
 
 // 100,000 small files named as backups are: hard links (quick to make) to a few files, each under
 // the file systems' link-count limits (ext4: 65,000).

@@ -6,10 +6,10 @@
  * log, the host's and the emulator's peak memory and CPU from /proc.
  */
 import { PACING_CONFIG_KEY } from "../provider/operations";
-import { asVaultBackupChildren, createAll, manyBackupJobs, startHost } from "./drive";
+import { asVaultBackupChildren, createAll, manyBackupJobs, startHost, type BackupJob } from "./drive";
 import type { EmulatorProcess } from "./emulator-process";
 import { freshFolder, secretNames, type BenchVault } from "./setup";
-import { commandLine, ownCpuMs, peakMemoryMiB, processCpuMs, round } from "./stats";
+import { commandLine, mainThreadCpuMs, ownCpuMs, peakMemoryMiB, processCpuMs, residentMemoryMiB, round } from "./stats";
 import type { ProviderHost } from "../scripts/harness/host";
 
 /** Backups before the measured ones in the same host (module load, token, connections). */
@@ -39,6 +39,18 @@ export interface BulkPlan {
      * `updated` time as `sourceUpdatedOn` and so skip that listing (one call per backup).
      */
     standalone?: boolean;
+    /**
+     * Run as a user runs the package: the host started in the project where the packed package is
+     * installed, and each resource's `__provider` as a program there registers it. Default: from
+     * this checkout (the longer `__provider` of a package that is not under node_modules).
+     */
+    installed?: InstalledRun;
+}
+
+/** Where the package is installed and the `__provider` a program there registers. */
+export interface InstalledRun {
+    project: string;
+    providerText: string;
 }
 
 /** The figures of one bulk run. */
@@ -62,11 +74,34 @@ export interface BulkResult {
     throttled429: number;
     failures: string[];
     hostPeakMemoryMiB: number;
+    /** The host's resident memory once started and configured, before the provider is loaded: `@pulumi/pulumi`'s host alone. */
+    hostStartMemoryMiB: number;
     hostProcess: string;
     /** CPU per measured backup: the host's, the emulator process's, and this process's (the engine's side of gRPC). */
     cpuMsPerBackup: { host: number; emulator: number; driver: number };
+    /** The host's CPU per measured backup split into its main thread and its other threads (see `mainThreadCpuMs`). */
+    hostCpuMsPerBackupByThread: { main: number; other: number };
     /** The host's CPU over the warm-up (module loading, token, connections, the folder's one sweep), ms. */
     warmupHostCpuMs: number;
+    /** With `measureBulkRepeated`: every run's host CPU per backup and secrets per second, in the order they ran. */
+    repeats?: Array<{ hostCpuMs: number; secretsPerSecond: number }>;
+}
+
+/**
+ * `measureBulk` `times` times in a row (a new host each time); the run with the median host CPU per
+ * backup, with every run's figures in `repeats`. This machine's CPU is shared (steal time), so one
+ * run's figures can be off by a fifth; the median of three is steadier.
+ */
+export async function measureBulkRepeated(emulator: EmulatorProcess, plan: BulkPlan, times: number): Promise<BulkResult> {
+    const runs: BulkResult[] = [];
+    for (let i = 0; i < times; i++) runs.push(await measureBulk(emulator, plan));
+    return { ...medianByHostCpu(runs), repeats: runs.map((r) => ({ hostCpuMs: r.cpuMsPerBackup.host, secretsPerSecond: r.secretsPerSecond })) };
+}
+
+/** Of several runs of one plan, the one with the median host CPU per backup (the lower middle of an even number), carrying every run's failures. */
+export function medianByHostCpu(runs: BulkResult[]): BulkResult {
+    const sorted = [...runs].sort((a, b) => a.cpuMsPerBackup.host - b.cpuMsPerBackup.host);
+    return { ...sorted[Math.floor((sorted.length - 1) / 2)], failures: runs.flatMap((r) => r.failures) };
 }
 
 /**
@@ -77,21 +112,23 @@ export interface BulkResult {
 export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hostEnv: Record<string, string> = {}, profiling = false): Promise<BulkResult> {
     const folder = plan.folder ?? freshFolder(`bulk-${plan.vault}-${plan.parallel}-${plan.secrets}`);
     const plain = await manyBackupJobs(emulator.vaults[plan.vault], secretNames(0, BULK_WARMUP + plan.secrets), folder, plan.vault);
-    const jobs = plan.standalone ? plain : await asVaultBackupChildren(emulator, emulator.vaults[plan.vault], plain);
+    const shaped = plan.standalone ? plain : await asVaultBackupChildren(emulator, emulator.vaults[plan.vault], plain);
+    const jobs = plan.installed ? withProvider(shaped, plan.installed.providerText) : shaped;
     await emulator.setLatency(plan.latencyMs ?? BULK_LATENCY_MS);
     await emulator.setThrottle({ operations: plan.limit.operations, creations: 300, windowMs: plan.limit.windowMs });
     const pacing: Record<string, string> = plan.pacingPer10Seconds ? { [PACING_CONFIG_KEY]: String(plan.pacingPer10Seconds) } : {};
     let host: ProviderHost | undefined;
     try {
-        host = await startHost(emulator, undefined, pacing, hostEnv);
+        host = await startHost(emulator, plan.installed?.project, pacing, hostEnv);
+        const hostStartMemoryMiB = residentMemoryMiB(host.pid);
         const runStart = Date.now();
         const warmupCpuStart = processCpuMs(host.pid);
         const warmup = await createAll(host, jobs.slice(0, BULK_WARMUP), plan.parallel);
         if (profiling) for (const pid of [host.pid, emulator.pid]) process.kill(pid, "SIGUSR2");
         const measuredStart = Date.now();
-        const cpuBefore = { host: processCpuMs(host.pid), emulator: processCpuMs(emulator.pid), own: ownCpuMs() };
+        const cpuBefore = { host: processCpuMs(host.pid), hostMain: mainThreadCpuMs(host.pid), emulator: processCpuMs(emulator.pid), own: ownCpuMs() };
         const batch = await createAll(host, jobs.slice(BULK_WARMUP), plan.parallel);
-        const cpu = { host: processCpuMs(host.pid) - cpuBefore.host, emulator: processCpuMs(emulator.pid) - cpuBefore.emulator, own: ownCpuMs() - cpuBefore.own };
+        const cpu = { host: processCpuMs(host.pid) - cpuBefore.host, hostMain: mainThreadCpuMs(host.pid) - cpuBefore.hostMain, emulator: processCpuMs(emulator.pid) - cpuBefore.emulator, own: ownCpuMs() - cpuBefore.own };
         const log = (await emulator.requests()).filter((r) => r.vault === plan.vault && r.time >= runStart);
         const rate = (batch.durationsMs.length / batch.elapsedMs) * 1000;
         const counted = log.filter((r) => r.time >= measuredStart && r.status !== 401 && r.status !== 429);
@@ -105,15 +142,22 @@ export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hos
             throttled429: log.filter((r) => r.status === 429).length,
             failures: [...warmup.failures, ...batch.failures],
             hostPeakMemoryMiB: peakMemoryMiB(host.pid),
+            hostStartMemoryMiB,
             hostProcess: `pid ${host.pid}: ${commandLine(host.pid)}`,
             warmupHostCpuMs: cpuBefore.host - warmupCpuStart,
             cpuMsPerBackup: { host: round(cpu.host / plan.secrets, 2), emulator: round(cpu.emulator / plan.secrets, 2), driver: round(cpu.own / plan.secrets, 2) },
+            hostCpuMsPerBackupByThread: { main: round(cpu.hostMain / plan.secrets, 2), other: round((cpu.host - cpu.hostMain) / plan.secrets, 2) },
         };
     } finally {
         await host?.stop();
         await emulator.setThrottle({ ...VAULT_LIMIT, creations: 300 });
         await emulator.setLatency(0);
     }
+}
+
+/** `jobs` with `__provider` replaced by `providerText` (every other input is the same code's). */
+export function withProvider(jobs: BackupJob[], providerText: string): BackupJob[] {
+    return jobs.map((job) => ({ ...job, inputs: { ...job.inputs, __provider: providerText } }));
 }
 
 /** The largest number of `times` (ms, ascending) inside any window of `windowMs`. */

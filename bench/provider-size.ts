@@ -37,8 +37,25 @@ async function fromRepository(emulator: RunningEmulator): Promise<SizeResult["re
     return { bytes: Buffer.byteLength(text, "utf8"), loads: loadedModule(text) };
 }
 
-/** Packs, installs into `.cache/bench/user-project`, measures there and backs up one secret through a host started there. */
-async function fromInstalledPackage(emulator: RunningEmulator): Promise<SizeResult["installed"]> {
+/** The package as a user gets it: packed, and installed with its dependencies into a scratch project. */
+export interface InstalledPackage {
+    /** The scratch project (`.cache/bench/user-project`), where a host runs as `pulumi up` would run it there. */
+    project: string;
+    tarballBytes: number;
+    tarballFiles: number;
+    npmInstall: string;
+    installMs: number;
+}
+
+let installing: Promise<InstalledPackage> | undefined;
+
+/** Packs and installs the package, once per bench run (the bulk runs use the same project). */
+export function installedPackage(): Promise<InstalledPackage> {
+    installing ??= install();
+    return installing;
+}
+
+async function install(): Promise<InstalledPackage> {
     const packDir = freshFolder("pack");
     const project = freshFolder("user-project");
     const env = npmEnv();
@@ -49,12 +66,20 @@ async function fromInstalledPackage(emulator: RunningEmulator): Promise<SizeResu
     fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "bench-user-project", version: "1.0.0", private: true }, null, 2));
     const started = performance.now();
     const npmInstall = await installTarball(project, tarball, env);
-    const installMs = round(performance.now() - started, 0);
-    const program = path.join(__dirname, "user-program.js");
-    const vaultUrl = emulator.vaults.latency;
+    return { project, tarballBytes: packed.size, tarballFiles: packed.entryCount, npmInstall, installMs: round(performance.now() - started, 0) };
+}
+
+/** What a one-`SecretBackup` program in the installed project registers (its inputs hold the installed `__provider`). */
+export async function installedRegistration(project: string, vaultUrl: string, name: string, destination: string): Promise<{ name: string; inputs: Record<string, unknown> }> {
+    const out = await run(process.execPath, [path.join(__dirname, "user-program.js"), vaultUrl, name, destination], { cwd: project, env: process.env });
+    return JSON.parse(out.stdout) as { name: string; inputs: Record<string, unknown> };
+}
+
+/** Measures the installed package's `__provider` and backs up one secret through a host started in its project. */
+async function fromInstalledPackage(emulator: RunningEmulator): Promise<SizeResult["installed"]> {
+    const { project, tarballBytes, tarballFiles, npmInstall, installMs } = await installedPackage();
     const name = secretName(VAULTS.latency - 1);
-    const out = await run(process.execPath, [program, vaultUrl, name, "./backups"], { cwd: project, env: process.env });
-    const registered = JSON.parse(out.stdout) as { name: string; inputs: Record<string, unknown> };
+    const registered = await installedRegistration(project, emulator.vaults.latency, name, "./backups");
     const text = String(registered.inputs.__provider);
     let host: ProviderHost | undefined;
     let outs: Record<string, unknown>;
@@ -69,8 +94,8 @@ async function fromInstalledPackage(emulator: RunningEmulator): Promise<SizeResu
     return {
         bytes: Buffer.byteLength(text, "utf8"),
         loads: loadedModule(text),
-        tarballBytes: packed.size,
-        tarballFiles: packed.entryCount,
+        tarballBytes,
+        tarballFiles,
         npmInstall,
         installMs,
         backupThroughHostFromInstall: backedUp,
@@ -98,7 +123,7 @@ function npmEnv(): NodeJS.ProcessEnv {
 
 /** The module id the serialized provider requires (recorded to show which copy it is). */
 function loadedModule(text: string): string {
-    return /"((?:\.\/|pulumi-keyvault-backup\/)[^"]*operations)"/.exec(text)?.[1] ?? "(not found)";
+    return /"((?:\.\/|pulumi-keyvault-backup\/)[^"]*(?:operations|dynamic\.js))"/.exec(text)?.[1] ?? "(not found)";
 }
 
 /** Both measurements. */

@@ -9,6 +9,7 @@ import type { LatencyResult } from "./latency";
 import type { BulkResult } from "./bulk";
 import type { CompareResult } from "./compare";
 import type { BigFolderResult } from "./big-folder";
+import type { FloorResult } from "./floor";
 import type { ProfileResult, ProfilePart } from "./profile";
 import type { VaultBackupResult } from "./vault-backup-run";
 import { BULK_LATENCY_MS, BULK_WARMUP } from "./bulk";
@@ -58,6 +59,7 @@ export interface Measurements {
     folder?: BigFolderResult;
     profile?: ProfileResult;
     vaultBackup?: VaultBackupResult;
+    floor?: FloorResult[];
 }
 
 /** The figures, in table order. */
@@ -84,16 +86,21 @@ export function figures(m: Measurements): Figure[] {
         const limit = `${p.limit.operations} operations/${p.limit.windowMs / 1000} s`;
         const pacing = p.pacingPer10Seconds ? `provider paced at ${p.pacingPer10Seconds}/10 s` : "provider's default pacing (3,600/10 s)";
         const shape = p.standalone ? "standalone SecretBackups (each lists its secret's versions, then backs up: two vault calls)" : "SecretBackups as VaultBackup's children (sourceUpdatedOn from a real listing of the vault, so one vault call each)";
-        const how = `${p.secrets} new ${shape} in one host, ${p.parallel} Check+Create in flight, after ${BULK_WARMUP} unmeasured; emulator (own process) limit ${limit} per vault, +${p.latencyMs ?? BULK_LATENCY_MS} ms per call; ${pacing}`;
+        const form = p.installed ? `the package installed from npm pack into a scratch project, the host started there (__provider ${Buffer.byteLength(p.installed.providerText)} bytes)` : "from this checkout (__provider of the repository)";
+        const how = `${p.secrets} new ${shape}, ${form}, in one host, ${p.parallel} Check+Create in flight, after ${BULK_WARMUP} unmeasured; emulator (own process) limit ${limit} per vault, +${p.latencyMs ?? BULK_LATENCY_MS} ms per call; ${pacing}`;
         const perSecond = p.limit.operations / (p.limit.windowMs / 1000);
-        add(`${p.label}: secrets per second`, b.secretsPerSecond, "/s", `${how}; ${b.elapsedMs} ms first start to last finish`);
+        const runs = b.repeats && b.repeats.length > 1 ? `; the run with the median host CPU of ${b.repeats.length} (host CPU ${b.repeats.map((r) => r.hostCpuMs).join(", ")} ms, ${b.repeats.map((r) => r.secretsPerSecond).join(", ")} secrets/s)` : "";
+        add(`${p.label}: secrets per second`, b.secretsPerSecond, "/s", `${how}; ${b.elapsedMs} ms first start to last finish${runs}`);
         add(`${p.label}: share of the vault's limit`, round(b.shareOfVaultLimit * 100, 1), "%", `vault operations per second the limit counts (all but 401 challenges and 429s; ${p.standalone ? "two per backup: the version listing and Backup Secret" : "one per backup"}) / ${perSecond} (${limit}); ${b.vaultRequests} vault requests in the measured part; busiest ${p.limit.windowMs / 1000} s window ${b.busiestWindow} of ${p.limit.operations}`);
         add(`${p.label}: 429s received`, b.throttled429, "", "status 429 answers to this vault in the emulator's request log during the run (warm-up included)");
         add(`${p.label}: failures`, b.failures.length, "", "Check or Create calls that failed");
-        add(`${p.label}: CPU per backup, host`, b.cpuMsPerBackup.host, "ms", "utime+stime of the host process from /proc over the measured part / secrets");
+        add(`${p.label}: CPU per backup, host`, b.cpuMsPerBackup.host, "ms", `utime+stime of the host process from /proc over the measured part / secrets: ${b.hostCpuMsPerBackupByThread.main} ms on its main thread (JavaScript: gRPC, the Azure SDK, TLS, HTTP, the provider), ${b.hostCpuMsPerBackupByThread.other} ms on its other threads (libuv's pool: the file system calls; V8's helpers: GC, compilation)`);
         add(`${p.label}: CPU per backup, emulator`, b.cpuMsPerBackup.emulator, "ms", "utime+stime of the emulator process (keyvault-emulator CLI) from /proc over the measured part / secrets answered");
         add(`${p.label}: CPU per backup, engine side`, b.cpuMsPerBackup.driver, "ms", "process.cpuUsage() of the bench process (the engine's gRPC client and struct conversion) over the measured part / secrets");
-        add(`${p.label}: host peak memory`, b.hostPeakMemoryMiB, "MiB", `VmHWM of the host process from /proc (${b.hostProcess.slice(0, 90)})`);
+        add(`${p.label}: host peak memory`, b.hostPeakMemoryMiB, "MiB", `VmHWM of the host process from /proc (${b.hostProcess.slice(0, 90)}); ${b.hostStartMemoryMiB} MiB (VmRSS) once started and configured, before the provider is loaded: @pulumi/pulumi's host alone`);
+    }
+    for (const f of m.floor ?? []) {
+        add(`host's own CPU per Check+Create, ${f.form === "installed" ? "package installed" : "from a checkout"} (a provider that does nothing)`, f.hostCpuMs, "ms", `${f.secrets} resources of the bulk run, ${f.parallel} in flight, through the real host with the ${f.form === "installed" ? "installed package's" : "checkout's"} __provider (${f.providerBytes} bytes) pointed at dist/bench/null-operations.js (no vault call, no file): ${f.mainThreadCpuMs} ms on the main thread; median of ${f.runs.length} runs (${f.runs.join(", ")} ms). @pulumi/pulumi's host spends this whatever the provider does`);
     }
     const b1000 = m.bulk?.find((b) => b.plan.vault === "bulk64" && b.plan.secrets === 1000 && !b.plan.latencyMs);
     const b5000 = m.bulk?.find((b) => b.plan.secrets === 5000);
@@ -104,7 +111,7 @@ export function figures(m: Measurements): Figure[] {
         const f = m.folder;
         add(`${f.empty.plan.label}: CPU per backup, host, empty folder`, f.empty.cpuMsPerBackup.host, "ms", `utime+stime of the host over the measured backups / ${f.empty.plan.secrets}; the warm-up (${BULK_WARMUP} backups, with the folder's one sweep) took ${f.empty.warmupHostCpuMs} ms of CPU`);
         add(`${f.full.plan.label}: CPU per backup, host, folder of ${f.files}`, f.full.cpuMsPerBackup.host, "ms", `the same into a folder already holding ${f.files} backups; its warm-up (with the one sweep of the folder) took ${f.full.warmupHostCpuMs} ms of CPU`);
-        add("CPU per backup, folder of 100,000 / empty folder", f.cpuRatio, "x", "ratio of the two (target: within 10 %)");
+        add("CPU per backup, folder of 100,000 / empty folder", f.cpuRatio, "x", `ratio of the medians of ${f.hostCpuMs.empty.length} alternating runs each (empty: ${f.hostCpuMs.empty.join(", ")} ms; full: ${f.hostCpuMs.full.join(", ")} ms) (target: within 10 %)`);
     }
     if (m.vaultBackup) {
         for (const r of m.vaultBackup.runs) {

@@ -61,3 +61,23 @@ export function ownCpuMs(): number {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
 }
+
+/**
+ * CPU time (user + system, ms) of process `pid`'s main thread, which runs its JavaScript (with TLS
+ * and the system calls made there), from /proc/<pid>/task/<pid>/stat. The rest of the process's CPU
+ * (`processCpuMs` minus this) is its other threads: libuv's pool (file system calls) and V8's helpers
+ * (garbage collection, compilation).
+ */
+export function mainThreadCpuMs(pid: number): number {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Resident memory (`VmRSS`) of process `pid` now, in MiB, from /proc; throws naming the pid when there is no such line. */
+export function residentMemoryMiB(pid: number): number {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+    if (!match) throw new Error(`/proc/${pid}/status has no VmRSS line`);
+    return round(Number(match[1]) / 1024, 1);
+}

@@ -1,5 +1,6 @@
 /**
- * The provider object Pulumi serializes into every `SecretBackup`'s `__provider`. It is kept thin
+ * The provider object Pulumi serializes into every backup resource's `__provider` when this package
+ * runs from a checkout (installed under node_modules, `dynamic.ts` is the provider). It is kept thin
  * on purpose: it holds one string, the module id of `operations`, and each method `require`s that
  * module inside the provider host (whose working directory is the Pulumi project, so the id
  * resolves there). Nothing live or secret is captured. Only type imports at the top: anything

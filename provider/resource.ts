@@ -214,10 +214,14 @@ export function operationsModuleId(dir: string = __dirname, cwd: string = proces
     return relative.startsWith(".") ? relative : `./${relative}`;
 }
 
-// One provider object per module id: Pulumi caches the serialized text per object, so every
-// backup resource in a program shares one serialization.
+// Installed under node_modules (the module id is a package path): this package's `dynamic` module
+// itself, which Pulumi serializes as a require of it (a few hundred bytes of __provider). From a
+// checkout (a relative id), Pulumi would serialize that module's code by value, so the provider is
+// then a thin closure holding the id (see provider.ts). One object per id either way: Pulumi caches
+// the serialized text per object, so every backup resource in a program shares one serialization.
 const providers = new Map<string, dynamic.ResourceProvider>();
 function providerFor(moduleId: string): dynamic.ResourceProvider {
+    if (!moduleId.startsWith(".")) return require("./dynamic") as dynamic.ResourceProvider;
     let provider = providers.get(moduleId);
     if (!provider) {
         provider = makeProvider(moduleId);

@@ -65,7 +65,7 @@ const RULES: { part: string; test: (url: string, fn: string) => boolean }[] = [
     { part: "Azure SDK pipeline", test: (u) => /@azure\/|@typespec\//.test(u) },
     { part: "gRPC, protobuf and struct conversion", test: (u) => /@grpc\/|google-protobuf|@pulumi\/pulumi\/(proto|runtime|cmd|provider)|scripts\/harness\/(wire|host)\.js/.test(u) },
     { part: "emulator request handling", test: (u) => /\/emulator\//.test(u) },
-    { part: "provider code", test: (u) => /\/provider\//.test(u) && !/node_modules/.test(u) },
+    { part: "provider code", test: (u) => /\/provider\//.test(u) && (!/node_modules/.test(u) || /node_modules\/pulumi-keyvault-backup\//.test(u)) },
     { part: "module loading", test: (u) => /node:internal\/modules\//.test(u) },
     { part: "native / program (syscalls, crypto, libuv)", test: (_u, f) => f === "(program)" },
 ];

@@ -1,7 +1,7 @@
 /**
  * Backups as files in a folder. Each backup gets a new content-addressed name, is written to a
  * temporary file, fsynced, and linked into place (a hard link fails rather than replace an
- * existing file), then read back and hash-checked. Files are mode 0600; folders this creates are
+ * existing file), then read back (the linked file through the handle that wrote it) and hash-checked. Files are mode 0600; folders this creates are
  * 0700. On any failure nothing of this backup is left in the folder; a temporary file left by a
  * writer that was killed is removed, once it is 10 minutes old, by the first write to the folder
  * from a later process (each process sweeps a folder once, so a folder of 100,000 backups is not
@@ -9,6 +9,7 @@
  * system never answers fails the write instead of hanging `pulumi up`.
  */
 import { promises as fsp, constants as fsc } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { pathToFileURL, fileURLToPath } from "node:url";
@@ -57,14 +58,17 @@ export class FileDestination implements Destination {
         const finalPath = path.join(this.folder, backupObjectName(record));
         const tempPath = path.join(this.folder, `.${path.basename(finalPath)}.${randomBytes(6).toString("hex")}.tmp`);
         let linked = false;
+        let handle: FileHandle | undefined;
         try {
-            await writeDurably(tempPath, blob, this.folder);
+            handle = await writeDurably(tempPath, blob, this.folder);
             step();
-            await placeWithoutOverwriting(tempPath, finalPath);
+            const sameFile = await placeWithoutOverwriting(tempPath, finalPath);
             linked = true;
             step();
             await syncFolderAfter(this.folder);
-            const stored = await fsp.readFile(finalPath);
+            // A hard link is the very file the handle has open: read it back through the handle
+            // (three system calls fewer per backup). A copy is another file: read it by its name.
+            const stored = sameFile ? await readWhole(handle, blob.length) : await fsp.readFile(finalPath);
             step();
             const hash = sha256Hex(stored);
             if (hash !== record.sha256) {
@@ -75,6 +79,7 @@ export class FileDestination implements Destination {
             if (linked) await removeQuietly(finalPath);
             throw error;
         } finally {
+            await handle?.close();
             await removeQuietly(tempPath);
         }
     }
@@ -181,9 +186,10 @@ function locationPath(location: string): string {
     return fileURLToPath(location);
 }
 
-// A folder removed since it was prepared (someone cleaned up mid-run) is made again, once.
-async function writeDurably(file: string, bytes: Uint8Array, folder: string): Promise<void> {
-    const open = (): Promise<import("node:fs/promises").FileHandle> => fsp.open(file, "wx", 0o600);
+// Creates `file` (never an existing one), writes `bytes` and fsyncs them; returns the file still
+// open for reading back. A folder removed since it was prepared (someone cleaned up mid-run) is made again, once.
+async function writeDurably(file: string, bytes: Uint8Array, folder: string): Promise<FileHandle> {
+    const open = (): Promise<FileHandle> => fsp.open(file, "wx+", 0o600);
     const handle = await open().catch(async (error: NodeJS.ErrnoException) => {
         if (error.code !== "ENOENT") throw error;
         await makeFolder(folder);
@@ -192,20 +198,36 @@ async function writeDurably(file: string, bytes: Uint8Array, folder: string): Pr
     try {
         await handle.writeFile(bytes);
         await handle.sync();
-    } finally {
+        return handle;
+    } catch (error) {
         await handle.close();
+        throw error;
     }
 }
 
+// The file's bytes from its start, reading one byte past `size`: a longer file shows as a different hash.
+async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
+    const buffer = Buffer.alloc(size + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+}
+
 // A hard link is the portable atomic "create if absent"; where links are not supported, an
-// exclusive copy still refuses to overwrite.
-async function placeWithoutOverwriting(from: string, to: string): Promise<void> {
+// exclusive copy still refuses to overwrite. True when linked (the same file), false when copied.
+async function placeWithoutOverwriting(from: string, to: string): Promise<boolean> {
     try {
         await fsp.link(from, to);
+        return true;
     } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw error;
         await copyWithoutOverwriting(from, to);
+        return false;
     }
 }
 
@@ -253,7 +275,7 @@ function syncFolderAfter(folder: string): Promise<void> {
 
 // Makes the new directory entry durable too; some platforms cannot open a folder for fsync.
 async function syncFolder(folder: string): Promise<void> {
-    let handle: import("node:fs/promises").FileHandle | undefined;
+    let handle: FileHandle | undefined;
     try {
         handle = await fsp.open(folder, "r");
         await handle.sync();

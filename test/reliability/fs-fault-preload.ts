@@ -16,7 +16,7 @@ if (full || slow) {
     const realOpen = fs.promises.open.bind(fs.promises);
     sinon.stub(fs.promises, "open").callsFake(async (file: fs.PathLike, flags?: string | number, mode?: fs.Mode) => {
         const handle = await realOpen(file, flags, mode);
-        const under = (dir: string | undefined) => dir !== undefined && flags === "wx" && String(file).startsWith(dir);
+        const under = (dir: string | undefined) => dir !== undefined && String(flags).startsWith("wx") && String(file).startsWith(dir);
         if (under(full) || under(slow)) {
             handle.writeFile = async (data: unknown) => {
                 const bytes = data as Uint8Array;

@@ -9,7 +9,7 @@ import { PACING_CONFIG_KEY } from "../provider/operations";
 import { asVaultBackupChildren, createAll, manyBackupJobs, startHost, type BackupJob } from "./drive";
 import type { EmulatorProcess } from "./emulator-process";
 import { freshFolder, secretNames, type BenchVault } from "./setup";
-import { commandLine, mainThreadCpuMs, ownCpuMs, peakMemoryMiB, processCpuMs, residentMemoryMiB, round } from "./stats";
+import { commandLine, cpuSplit, ownCpuMs, peakMemoryMiB, processCpuMs, residentMemoryMiB, round } from "./stats";
 import type { ProviderHost } from "../scripts/harness/host";
 
 /** Backups before the measured ones in the same host (module load, token, connections). */
@@ -79,8 +79,12 @@ export interface BulkResult {
     hostProcess: string;
     /** CPU per measured backup: the host's, the emulator process's, and this process's (the engine's side of gRPC). */
     cpuMsPerBackup: { host: number; emulator: number; driver: number };
-    /** The host's CPU per measured backup split into its main thread and its other threads (see `mainThreadCpuMs`). */
-    hostCpuMsPerBackupByThread: { main: number; other: number };
+    /**
+     * The host's CPU per measured backup by thread (see `mainThreadCpuMs`): the main thread; the
+     * other threads' user time (V8's helpers: GC, compilation); their system time (libuv's pool: the
+     * kernel's side of the file system calls, fsync above all).
+     */
+    hostCpuMsPerBackupByThread: { main: number; otherUser: number; otherSystem: number };
     /** The host's CPU over the warm-up (module loading, token, connections, the folder's one sweep), ms. */
     warmupHostCpuMs: number;
     /** With `measureBulkRepeated`: every run's host CPU per backup and secrets per second, in the order they ran. */
@@ -126,9 +130,13 @@ export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hos
         const warmup = await createAll(host, jobs.slice(0, BULK_WARMUP), plan.parallel);
         if (profiling) for (const pid of [host.pid, emulator.pid]) process.kill(pid, "SIGUSR2");
         const measuredStart = Date.now();
-        const cpuBefore = { host: processCpuMs(host.pid), hostMain: mainThreadCpuMs(host.pid), emulator: processCpuMs(emulator.pid), own: ownCpuMs() };
+        const cpuBefore = { host: processCpuMs(host.pid), split: cpuSplit(host.pid), emulator: processCpuMs(emulator.pid), own: ownCpuMs() };
         const batch = await createAll(host, jobs.slice(BULK_WARMUP), plan.parallel);
-        const cpu = { host: processCpuMs(host.pid) - cpuBefore.host, hostMain: mainThreadCpuMs(host.pid) - cpuBefore.hostMain, emulator: processCpuMs(emulator.pid) - cpuBefore.emulator, own: ownCpuMs() - cpuBefore.own };
+        const split = cpuSplit(host.pid);
+        const cpu = { host: processCpuMs(host.pid) - cpuBefore.host, emulator: processCpuMs(emulator.pid) - cpuBefore.emulator, own: ownCpuMs() - cpuBefore.own };
+        const spent = (now: { user: number; system: number }, then: { user: number; system: number }) => ({ user: now.user - then.user, system: now.system - then.system });
+        const main = spent(split.main, cpuBefore.split.main);
+        const all = spent(split.process, cpuBefore.split.process);
         const log = (await emulator.requests()).filter((r) => r.vault === plan.vault && r.time >= runStart);
         const rate = (batch.durationsMs.length / batch.elapsedMs) * 1000;
         const counted = log.filter((r) => r.time >= measuredStart && r.status !== 401 && r.status !== 429);
@@ -146,7 +154,11 @@ export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hos
             hostProcess: `pid ${host.pid}: ${commandLine(host.pid)}`,
             warmupHostCpuMs: cpuBefore.host - warmupCpuStart,
             cpuMsPerBackup: { host: round(cpu.host / plan.secrets, 2), emulator: round(cpu.emulator / plan.secrets, 2), driver: round(cpu.own / plan.secrets, 2) },
-            hostCpuMsPerBackupByThread: { main: round(cpu.hostMain / plan.secrets, 2), other: round((cpu.host - cpu.hostMain) / plan.secrets, 2) },
+            hostCpuMsPerBackupByThread: {
+                main: round((main.user + main.system) / plan.secrets, 2),
+                otherUser: round((all.user - main.user) / plan.secrets, 2),
+                otherSystem: round((all.system - main.system) / plan.secrets, 2),
+            },
         };
     } finally {
         await host?.stop();

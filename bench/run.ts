@@ -106,7 +106,7 @@ async function main(): Promise<void> {
         if (only.has("vaultbackup")) {
             step("VaultBackup of 260 and 1,016 secrets through the harness");
             // A failure here is reported, not allowed to throw away the figures measured so far.
-            m.vaultBackup = await measureVaultBackup(emulator).catch((e: Error) => ({ runs: [], growthOverLinear: NaN, error: e.message }));
+            m.vaultBackup = await measureVaultBackup(emulator, undefined, (await installedPackage()).project).catch((e: Error) => ({ runs: [], growthOverLinear: NaN, error: e.message }));
         }
     } finally {
         await emulator.close();

@@ -69,9 +69,20 @@ export function ownCpuMs(): number {
  * (garbage collection, compilation).
  */
 export function mainThreadCpuMs(pid: number): number {
-    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+    const { user, system } = cpuSplitMs(`/proc/${pid}/task/${pid}/stat`);
+    return user + system;
+}
+
+/** User and system CPU time (ms) of process `pid` (all its threads) and of its main thread, from /proc. */
+export function cpuSplit(pid: number): { process: { user: number; system: number }; main: { user: number; system: number } } {
+    return { process: cpuSplitMs(`/proc/${pid}/stat`), main: cpuSplitMs(`/proc/${pid}/task/${pid}/stat`) };
+}
+
+function cpuSplitMs(statFile: string): { user: number; system: number } {
+    const stat = fs.readFileSync(statFile, "utf8");
+    // Fields after the command name (which may hold spaces) start at ") "; utime and stime are fields 14 and 15, in 10 ms ticks.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
 }
 
 /** Resident memory (`VmRSS`) of process `pid` now, in MiB, from /proc; throws naming the pid when there is no such line. */

@@ -6,6 +6,7 @@
  * the backing up; for a small and a large vault, to see how the total grows.
  */
 import type { RunningEmulator } from "../emulator";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalEngine } from "../scripts/harness/engine";
 import { azureNativeConfig } from "../scripts/emulator-identity";
@@ -34,8 +35,21 @@ export interface VaultBackupResult {
     error?: string;
 }
 
-/** `up` of a `VaultBackup` of each vault (secrets only: the bench vaults hold no keys or certificates), +20 ms per call. */
-export async function measureVaultBackup(emulator: RunningEmulator, vaults: BenchVault[] = ["latency", "bulk64"]): Promise<VaultBackupResult> {
+/** `vault-backup-program.ts` as a program in a user's project, where the package is installed. */
+const INSTALLED_PROGRAM = `const pulumi = require("@pulumi/pulumi");
+const { VaultBackup } = require("pulumi-keyvault-backup");
+const config = new pulumi.Config();
+const backup = new VaultBackup("vault", { vaultUrl: config.require("vaultUrl"), destination: config.require("destination"), kinds: ["secret"] });
+exports.count = backup.secretNames.apply((names) => names.length);
+`;
+
+/**
+ * `up` of a `VaultBackup` of each vault (secrets only: the bench vaults hold no keys or
+ * certificates), +20 ms per call; in `installedProject` (where the packed package is installed)
+ * when given, else from this checkout.
+ */
+export async function measureVaultBackup(emulator: RunningEmulator, vaults: BenchVault[] = ["latency", "bulk64"], installedProject?: string): Promise<VaultBackupResult> {
+    if (installedProject) fs.writeFileSync(path.join(installedProject, "vault-backup-program.js"), INSTALLED_PROGRAM);
     emulator.faults.setLatency(BULK_LATENCY_MS);
     const runs: VaultBackupRun[] = [];
     // The program lists the vault in this process, signing in as the host does: through the emulator's Entra stand-in.
@@ -45,12 +59,12 @@ export async function measureVaultBackup(emulator: RunningEmulator, vaults: Benc
         for (const vault of vaults) {
             const folder = freshFolder(`vault-backup-${vault}`);
             const engine = new LocalEngine({
-                projectRoot: repoRoot,
+                projectRoot: installedProject ?? repoRoot,
                 project: PROJECT,
                 stack: `vault-backup-${vault}`,
                 // In its own process, as the language host runs it: inline, registering 1,016
                 // resources kept this process too busy to see the host's port line in time.
-                program: path.join("dist", "bench", "vault-backup-program.js"),
+                program: installedProject ? "vault-backup-program.js" : path.join("dist", "bench", "vault-backup-program.js"),
                 config: azureNativeConfig(emulator, 0, { [`${PROJECT}:vaultUrl`]: emulator.vaults[vault], [`${PROJECT}:destination`]: folder }),
                 secretKeys: ["azure-native:clientSecret"],
                 env: hostEnv(emulator),

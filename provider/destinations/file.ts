@@ -79,7 +79,8 @@ export class FileDestination implements Destination {
             if (linked) await removeQuietly(finalPath);
             throw error;
         } finally {
-            await handle?.close();
+            // The bytes were fsynced and read back (or the write failed already): closing cannot change that.
+            await handle?.close().catch(() => undefined);
             await removeQuietly(tempPath);
         }
     }

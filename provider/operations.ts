@@ -96,7 +96,7 @@ export function dueReasons(olds: Record<string, unknown>, news: Record<string, u
         reasons.push(`a new version ${olds.newerVersion} in the vault (the backup holds ${typeof olds.version === "string" && olds.version ? olds.version : "an older one"})`);
     }
     const listed = news.sourceUpdatedOn;
-    const held = [olds.versionUpdatedOn, olds.backedUpAt].find((t) => typeof t === "string" && t !== "") as string | undefined;
+    const held = heldSince(olds);
     if (typeof listed === "string" && !isUnknown(listed) && held && Date.parse(listed) > Date.parse(held) && !keys.includes("newerVersion")) {
         keys.push("sourceUpdatedOn");
         reasons.push(`the vault lists it as changed at ${listed}, after the version the backup holds (${held}): a new version in the vault`);
@@ -178,12 +178,21 @@ async function versionCheck(kind: KindInfo, props: Record<string, unknown>, name
     if (!current) return {};
     const held = typeof props.version === "string" ? props.version : "";
     // Without a version id (a VaultBackup child, or state written before versions were recorded) the
-    // version is newer if it changed after the listing the backup followed (vault clock), else after the backup.
-    const since = [props.versionUpdatedOn, props.backedUpAt].find((t) => typeof t === "string" && t !== "") as string | undefined;
+    // version is newer if it changed after the time the backup is known to hold.
+    const since = heldSince(props);
     const rotated = held ? current.version !== held : since !== undefined && current.updatedOn !== "" && Date.parse(current.updatedOn) > Date.parse(since);
     if (!rotated) return !held && typeof props.versionUpdatedOn === "string" && props.versionUpdatedOn !== "" ? { holds: current.version } : {};
     pulumi.log.warn(`${kind.noun} "${name}" in ${vaultUrl} has a new version ${current.version} since its backup (which holds ${held || "an older one"}); the next update takes a new backup`);
     return { newer: current.version };
+}
+
+/**
+ * The time up to which the backup in `state` is known to hold every change: `versionUpdatedOn`
+ * (the vault's clock, from the listing read before the backup), else, in state written before
+ * versions were recorded, `backedUpAt` (this machine's clock); undefined when neither is known.
+ */
+function heldSince(state: Record<string, unknown>): string | undefined {
+    return [state.versionUpdatedOn, state.backedUpAt].find((t): t is string => typeof t === "string" && t !== "");
 }
 
 /** Forgets the resource; backup files outlive it, which the log says. */

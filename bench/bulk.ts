@@ -9,7 +9,7 @@ import { PACING_CONFIG_KEY } from "../provider/operations";
 import { asVaultBackupChildren, createAll, manyBackupJobs, startHost, type BackupJob } from "./drive";
 import type { EmulatorProcess } from "./emulator-process";
 import { freshFolder, secretNames, type BenchVault } from "./setup";
-import { commandLine, cpuSplit, ownCpuMs, peakMemoryMiB, processCpuMs, residentMemoryMiB, round } from "./stats";
+import { commandLine, cpuSpent, cpuSplit, lowerMedian, ownCpuMs, peakMemoryMiB, processCpuMs, residentMemoryMiB, round } from "./stats";
 import type { ProviderHost } from "../scripts/harness/host";
 
 /** Backups before the measured ones in the same host (module load, token, connections). */
@@ -80,7 +80,7 @@ export interface BulkResult {
     /** CPU per measured backup: the host's, the emulator process's, and this process's (the engine's side of gRPC). */
     cpuMsPerBackup: { host: number; emulator: number; driver: number };
     /**
-     * The host's CPU per measured backup by thread (see `mainThreadCpuMs`): the main thread; the
+     * The host's CPU per measured backup by thread (see `cpuSpent`): the main thread; the
      * other threads' user time (V8's helpers: GC, compilation); their system time (libuv's pool: the
      * kernel's side of the file system calls, fsync above all).
      */
@@ -104,8 +104,7 @@ export async function measureBulkRepeated(emulator: EmulatorProcess, plan: BulkP
 
 /** Of several runs of one plan, the one with the median host CPU per backup (the lower middle of an even number), carrying every run's failures. */
 export function medianByHostCpu(runs: BulkResult[]): BulkResult {
-    const sorted = [...runs].sort((a, b) => a.cpuMsPerBackup.host - b.cpuMsPerBackup.host);
-    return { ...sorted[Math.floor((sorted.length - 1) / 2)], failures: runs.flatMap((r) => r.failures) };
+    return { ...lowerMedian(runs, (r) => r.cpuMsPerBackup.host), failures: runs.flatMap((r) => r.failures) };
 }
 
 /**
@@ -126,17 +125,15 @@ export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hos
         host = await startHost(emulator, plan.installed?.project, pacing, hostEnv);
         const hostStartMemoryMiB = residentMemoryMiB(host.pid);
         const runStart = Date.now();
-        const warmupCpuStart = processCpuMs(host.pid);
+        const warmupCpuStart = cpuSplit(host.pid);
         const warmup = await createAll(host, jobs.slice(0, BULK_WARMUP), plan.parallel);
         if (profiling) for (const pid of [host.pid, emulator.pid]) process.kill(pid, "SIGUSR2");
         const measuredStart = Date.now();
-        const cpuBefore = { host: processCpuMs(host.pid), split: cpuSplit(host.pid), emulator: processCpuMs(emulator.pid), own: ownCpuMs() };
+        const cpuBefore = { host: cpuSplit(host.pid), emulator: processCpuMs(emulator.pid), own: ownCpuMs() };
+        const warmupHostCpuMs = cpuSpent(warmupCpuStart, cpuBefore.host).total;
         const batch = await createAll(host, jobs.slice(BULK_WARMUP), plan.parallel);
-        const split = cpuSplit(host.pid);
-        const cpu = { host: processCpuMs(host.pid) - cpuBefore.host, emulator: processCpuMs(emulator.pid) - cpuBefore.emulator, own: ownCpuMs() - cpuBefore.own };
-        const spent = (now: { user: number; system: number }, then: { user: number; system: number }) => ({ user: now.user - then.user, system: now.system - then.system });
-        const main = spent(split.main, cpuBefore.split.main);
-        const all = spent(split.process, cpuBefore.split.process);
+        const hostCpu = cpuSpent(cpuBefore.host, cpuSplit(host.pid));
+        const cpu = { host: hostCpu.total, emulator: processCpuMs(emulator.pid) - cpuBefore.emulator, own: ownCpuMs() - cpuBefore.own };
         const log = (await emulator.requests()).filter((r) => r.vault === plan.vault && r.time >= runStart);
         const rate = (batch.durationsMs.length / batch.elapsedMs) * 1000;
         const counted = log.filter((r) => r.time >= measuredStart && r.status !== 401 && r.status !== 429);
@@ -152,12 +149,12 @@ export async function measureBulk(emulator: EmulatorProcess, plan: BulkPlan, hos
             hostPeakMemoryMiB: peakMemoryMiB(host.pid),
             hostStartMemoryMiB,
             hostProcess: `pid ${host.pid}: ${commandLine(host.pid)}`,
-            warmupHostCpuMs: cpuBefore.host - warmupCpuStart,
+            warmupHostCpuMs,
             cpuMsPerBackup: { host: round(cpu.host / plan.secrets, 2), emulator: round(cpu.emulator / plan.secrets, 2), driver: round(cpu.own / plan.secrets, 2) },
             hostCpuMsPerBackupByThread: {
-                main: round((main.user + main.system) / plan.secrets, 2),
-                otherUser: round((all.user - main.user) / plan.secrets, 2),
-                otherSystem: round((all.system - main.system) / plan.secrets, 2),
+                main: round(hostCpu.main / plan.secrets, 2),
+                otherUser: round(hostCpu.otherUser / plan.secrets, 2),
+                otherSystem: round(hostCpu.otherSystem / plan.secrets, 2),
             },
         };
     } finally {

@@ -9,7 +9,7 @@ import { createAll, manyBackupJobs, startHost } from "./drive";
 import type { EmulatorProcess } from "./emulator-process";
 import { BULK_WARMUP, withProvider, type InstalledRun } from "./bulk";
 import { repoRoot, secretNames } from "./setup";
-import { mainThreadCpuMs, processCpuMs, round } from "./stats";
+import { cpuSpent, cpuSplit, lowerMedian, round } from "./stats";
 
 /** The host's CPU per Check+Create with a provider that does nothing: the median of `FLOOR_RUNS` runs. */
 export interface FloorResult {
@@ -43,14 +43,15 @@ export async function measureFloor(emulator: EmulatorProcess, installed?: Instal
         const host = await startHost(emulator, installed?.project);
         try {
             await createAll(host, jobs.slice(0, BULK_WARMUP), parallel);
-            const before = { host: processCpuMs(host.pid), main: mainThreadCpuMs(host.pid) };
+            const before = cpuSplit(host.pid);
             const batch = await createAll(host, jobs.slice(BULK_WARMUP), parallel);
             if (batch.failures.length) throw new Error(`the floor run failed: ${batch.failures[0]}`);
-            runs.push({ host: (processCpuMs(host.pid) - before.host) / secrets, main: (mainThreadCpuMs(host.pid) - before.main) / secrets });
+            const spent = cpuSpent(before, cpuSplit(host.pid));
+            runs.push({ host: spent.total / secrets, main: spent.main / secrets });
         } finally {
             await host.stop();
         }
     }
-    const median = [...runs].sort((a, b) => a.host - b.host)[Math.floor((runs.length - 1) / 2)];
+    const median = lowerMedian(runs, (r) => r.host);
     return { form: installed ? "installed" : "checkout", providerBytes: Buffer.byteLength(text), secrets, parallel, hostCpuMs: round(median.host, 2), mainThreadCpuMs: round(median.main, 2), runs: runs.map((r) => round(r.host, 2)) };
 }

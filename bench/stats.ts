@@ -62,20 +62,34 @@ export function ownCpuMs(): number {
     return (u.user + u.system) / 1000;
 }
 
-/**
- * CPU time (user + system, ms) of process `pid`'s main thread, which runs its JavaScript (with TLS
- * and the system calls made there), from /proc/<pid>/task/<pid>/stat. The rest of the process's CPU
- * (`processCpuMs` minus this) is its other threads: libuv's pool (file system calls) and V8's helpers
- * (garbage collection, compilation).
- */
-export function mainThreadCpuMs(pid: number): number {
-    const { user, system } = cpuSplitMs(`/proc/${pid}/task/${pid}/stat`);
-    return user + system;
+/** User and system CPU time (ms) so far of process `pid` (all its threads) and of its main thread, from /proc. */
+export interface CpuSplit {
+    process: { user: number; system: number };
+    main: { user: number; system: number };
 }
 
-/** User and system CPU time (ms) of process `pid` (all its threads) and of its main thread, from /proc. */
-export function cpuSplit(pid: number): { process: { user: number; system: number }; main: { user: number; system: number } } {
+/** Reads `CpuSplit` of process `pid`. */
+export function cpuSplit(pid: number): CpuSplit {
     return { process: cpuSplitMs(`/proc/${pid}/stat`), main: cpuSplitMs(`/proc/${pid}/task/${pid}/stat`) };
+}
+
+/**
+ * The CPU (ms) a process spent between the readings `then` and `now`: in all, on its main thread
+ * (which runs its JavaScript, with TLS and the system calls made there), and its other threads'
+ * user time (V8's helpers: garbage collection, compilation) and system time (libuv's pool: file system calls).
+ */
+export function cpuSpent(then: CpuSplit, now: CpuSplit): { total: number; main: number; otherUser: number; otherSystem: number } {
+    const user = now.process.user - then.process.user;
+    const system = now.process.system - then.process.system;
+    const mainUser = now.main.user - then.main.user;
+    const mainSystem = now.main.system - then.main.system;
+    return { total: user + system, main: mainUser + mainSystem, otherUser: user - mainUser, otherSystem: system - mainSystem };
+}
+
+/** The item whose `by` is the median of `items` (the lower middle of an even number); throws on none. */
+export function lowerMedian<T>(items: T[], by: (item: T) => number): T {
+    if (items.length === 0) throw new Error("no items to take the median of");
+    return [...items].sort((a, b) => by(a) - by(b))[Math.floor((items.length - 1) / 2)];
 }
 
 function cpuSplitMs(statFile: string): { user: number; system: number } {

@@ -6,12 +6,11 @@
  * the backing up; for a small and a large vault, to see how the total grows.
  */
 import type { RunningEmulator } from "../emulator";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalEngine } from "../scripts/harness/engine";
 import { azureNativeConfig } from "../scripts/emulator-identity";
 import { BULK_LATENCY_MS } from "./bulk";
-import { freshFolder, hostEnv, repoRoot, PROJECT, VAULTS, type BenchVault } from "./setup";
+import { freshFolder, hostEnv, PROJECT, VAULTS, type BenchVault } from "./setup";
 import { round } from "./stats";
 
 /** One `up` of one vault. */
@@ -35,36 +34,25 @@ export interface VaultBackupResult {
     error?: string;
 }
 
-/** `vault-backup-program.ts` as a program in a user's project, where the package is installed. */
-const INSTALLED_PROGRAM = `const pulumi = require("@pulumi/pulumi");
-const { VaultBackup } = require("pulumi-keyvault-backup");
-const config = new pulumi.Config();
-const backup = new VaultBackup("vault", { vaultUrl: config.require("vaultUrl"), destination: config.require("destination"), kinds: ["secret"] });
-exports.count = backup.secretNames.apply((names) => names.length);
-`;
-
 /**
  * `up` of a `VaultBackup` of each vault (secrets only: the bench vaults hold no keys or
- * certificates), +20 ms per call; in `installedProject` (where the packed package is installed)
- * when given, else from this checkout.
+ * certificates), +20 ms per call, by `vault-backup-program.ts` in `installedProject` (where the
+ * packed package is installed).
  */
-export async function measureVaultBackup(emulator: RunningEmulator, vaults: BenchVault[] = ["latency", "bulk64"], installedProject?: string): Promise<VaultBackupResult> {
-    if (installedProject) fs.writeFileSync(path.join(installedProject, "vault-backup-program.js"), INSTALLED_PROGRAM);
+export async function measureVaultBackup(emulator: RunningEmulator, installedProject: string, vaults: BenchVault[] = ["latency", "bulk64"]): Promise<VaultBackupResult> {
     emulator.faults.setLatency(BULK_LATENCY_MS);
     const runs: VaultBackupRun[] = [];
-    // The program lists the vault in this process, signing in as the host does: through the emulator's Entra stand-in.
-    const savedAuthority = process.env.AZURE_AUTHORITY_HOST;
-    process.env.AZURE_AUTHORITY_HOST = emulator.authorityHost;
     try {
         for (const vault of vaults) {
             const folder = freshFolder(`vault-backup-${vault}`);
             const engine = new LocalEngine({
-                projectRoot: installedProject ?? repoRoot,
+                projectRoot: installedProject,
                 project: PROJECT,
                 stack: `vault-backup-${vault}`,
-                // In its own process, as the language host runs it: inline, registering 1,016
-                // resources kept this process too busy to see the host's port line in time.
-                program: installedProject ? "vault-backup-program.js" : path.join("dist", "bench", "vault-backup-program.js"),
+                // In its own process, as the language host runs it (it gets the emulator's authority
+                // through `env`): inline, registering 1,016 resources kept this process too busy to
+                // see the host's port line in time.
+                program: path.join(__dirname, "vault-backup-program.js"),
                 config: azureNativeConfig(emulator, 0, { [`${PROJECT}:vaultUrl`]: emulator.vaults[vault], [`${PROJECT}:destination`]: folder }),
                 secretKeys: ["azure-native:clientSecret"],
                 env: hostEnv(emulator),
@@ -86,8 +74,6 @@ export async function measureVaultBackup(emulator: RunningEmulator, vaults: Benc
         }
     } finally {
         emulator.faults.setLatency(0);
-        if (savedAuthority === undefined) delete process.env.AZURE_AUTHORITY_HOST;
-        else process.env.AZURE_AUTHORITY_HOST = savedAuthority;
     }
     const [small, large] = runs;
     return { runs, growthOverLinear: round(large.totalMs / small.totalMs / (large.secrets / small.secrets), 2) };

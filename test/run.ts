@@ -2,7 +2,9 @@
  * The test entry point behind `npm test`: makes (once) the local CA that every test emulator and
  * Azurite certificate chains to, re-runs itself with `NODE_EXTRA_CA_CERTS` pointing at it so every
  * client here and in child processes verifies TLS for real, then runs mocha on the compiled tests
- * and prints `tests: N passed, N failed, N skipped` from the runner's own counts. The Azure CLI and
+ * and prints `tests: N passed, N failed, N skipped` from the runner's own counts. Where Go is on
+ * PATH it first builds the pinned Pulumi CLI (`npm run -s pulumi-cli`, reused when built), so the
+ * CLI tests run rather than skip. The Azure CLI and
  * other machine credentials are kept out (see `isolateFromMachineCredentials`).
  *
  * Usage: node dist/test/run.js [--grep PATTERN] [files...]
@@ -13,6 +15,7 @@ import Mocha from "mocha";
 import { testCaDir } from "./helpers/paths";
 import { loadOrCreateCa } from "../emulator/tls";
 import { rerunTrustingCa } from "../scripts/trust-ca";
+import { buildPulumiCli } from "../scripts/harness/pulumi-cli";
 
 /**
  * Makes the tests independent of the machine's Azure sign-in, for this process and every child it
@@ -27,6 +30,16 @@ function isolateFromMachineCredentials(env: NodeJS.ProcessEnv): void {
 
 async function main(): Promise<void> {
     isolateFromMachineCredentials(process.env);
+    // Where Go is on PATH, the CLI tests run against the real Pulumi CLI: build it (a no-op when
+    // the pinned build is there) rather than skip them. A failed build fails the run.
+    if (!process.env.KVB_PULUMI_CLI_READY) {
+        const built = buildPulumiCli();
+        if (built === "failed") {
+            process.stdout.write("\nnpm run -s pulumi-cli failed (its output is above)\ntests: 0 passed, 1 failed\n");
+            process.exit(1);
+        }
+        process.env.KVB_PULUMI_CLI_READY = built;
+    }
     const ca = await loadOrCreateCa(testCaDir);
     rerunTrustingCa(ca.caCertPath);
     const args = process.argv.slice(2);

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalEngine } from "../harness/engine";
-import { findPulumi, runPulumi } from "../harness/pulumi-cli";
+import { type PulumiCli, findPulumi, noCliReason, runPulumi, writeProject } from "../harness/pulumi-cli";
 import type { DemoPaths } from "./settings";
 
 /** The kinds of vault object the demo backs up. */
@@ -46,11 +46,11 @@ export async function runDemoStack(
     const pulumi = findPulumi();
     let exports: ExportsByKind;
     if (pulumi) {
-        say(`Running the root program with ${pulumi} up (state in ${path.relative(projectRoot, paths.pulumiBackend)}).`);
-        exports = pulumiUp(pulumi, projectRoot, paths, config, env);
+        say(`Running the root program with ${path.relative(projectRoot, pulumi.bin) || pulumi.bin} up (state in ${path.relative(projectRoot, paths.pulumiBackend)}).`);
+        exports = await pulumiUp(pulumi, projectRoot, paths, config, env);
     } else {
-        say("No pulumi CLI on PATH: running the root program through the provider-host harness instead " +
-            "(scripts/harness: the program under @pulumi/pulumi's own runner, every backup resource's calls through its real dynamic-provider host over gRPC).");
+        say(`No Pulumi CLI (${noCliReason()}): running the root program through the provider-host harness instead ` +
+            `(scripts/harness: the program under @pulumi/pulumi's own runner, every backup resource's calls through its real dynamic-provider host over gRPC).`);
         exports = await harnessUp(projectRoot, paths, config, env);
     }
     const rows = (Object.keys(OUTPUTS) as DemoKind[]).flatMap((kind) =>
@@ -72,22 +72,29 @@ async function harnessUp(projectRoot: string, paths: DemoPaths, config: DemoStac
     return Object.fromEntries(Object.entries(OUTPUTS).map(([kind, output]) => [kind, result.exports[output] as Exported | undefined ?? {}])) as ExportsByKind;
 }
 
-function pulumiUp(pulumi: string, projectRoot: string, paths: DemoPaths, config: DemoStackConfig, env: Record<string, string>) {
-    const cli = { pulumi, projectRoot, backendDir: paths.pulumiBackend, passphrase: "keyvault-backup-demo", env };
-    const configFile = ["--config-file", path.join(paths.root, `Pulumi.${STACK}.yaml`)];
-    runPulumi(cli, ["stack", "select", "--create", STACK]);
-    const set = (args: string[]): string => runPulumi(cli, ["config", "set", ...args, ...configFile, "--stack", STACK]);
-    set(["vaultUrl", config.program.vaultUrl]);
-    set(["destination", config.program.destination]);
-    config.program.secrets.forEach((s, i) => {
-        set(["--path", `secrets[${i}].name`, s.name]);
-        set(["--path", `secrets[${i}].version`, s.version]);
-    });
-    config.program.keys.forEach((name, i) => set(["--path", `keys[${i}]`, name]));
-    config.program.certificates.forEach((name, i) => set(["--path", `certificates[${i}]`, name]));
-    for (const [k, v] of Object.entries(config.credentials)) set(k.endsWith("clientSecret") ? ["--secret", k, v] : [k, v]);
-    runPulumi(cli, ["up", "--yes", "--skip-preview", "--stack", STACK, ...configFile]);
-    const all = JSON.parse(runPulumi(cli, ["stack", "output", "--json", "--stack", STACK])) as Record<string, Exported | undefined>;
+/**
+ * `pulumi up` of the root program in `.demo/project` (its `Pulumi.yaml` points at the compiled
+ * program, so the stack's config file stays out of the repository root), state in `.demo/pulumi`.
+ */
+async function pulumiUp(cli: PulumiCli, projectRoot: string, paths: DemoPaths, config: DemoStackConfig, env: Record<string, string>) {
+    const projectDir = path.join(paths.root, "project");
+    writeProject(projectDir, { name: PROJECT, main: path.relative(projectDir, path.join(projectRoot, "dist", "program", "index.js")) });
+    const options = { cli, projectDir, backendDir: paths.pulumiBackend, passphrase: "keyvault-backup-demo", env };
+    const run = (args: string[]) => runPulumi(options, args);
+    await run(["stack", "select", "--create", STACK]);
+    const set = (args: string[]) => run(["config", "set", ...args, "--stack", STACK]);
+    await set(["--plaintext", "vaultUrl", config.program.vaultUrl]);
+    // The program runs in projectDir here, so a destination relative to the repository is made absolute.
+    await set(["--plaintext", "destination", path.resolve(projectRoot, config.program.destination)]);
+    for (const [i, s] of config.program.secrets.entries()) {
+        await set(["--plaintext", "--path", `secrets[${i}].name`, s.name]);
+        await set(["--plaintext", "--path", `secrets[${i}].version`, s.version]);
+    }
+    for (const [i, name] of config.program.keys.entries()) await set(["--plaintext", "--path", `keys[${i}]`, name]);
+    for (const [i, name] of config.program.certificates.entries()) await set(["--plaintext", "--path", `certificates[${i}]`, name]);
+    for (const [k, v] of Object.entries(config.credentials)) await set(k.endsWith("clientSecret") ? ["--secret", k, v] : ["--plaintext", k, v]);
+    await run(["up", "--yes", "--skip-preview", "--stack", STACK]);
+    const all = JSON.parse((await run(["stack", "output", "--json", "--stack", STACK])).stdout) as Record<string, Exported | undefined>;
     return Object.fromEntries(Object.entries(OUTPUTS).map(([kind, output]) => [kind, all[output] ?? {}])) as ExportsByKind;
 }
 

@@ -34,8 +34,10 @@ Exit codes: 0 done, 1 verification or restore failed, 2 usage error.
 const VERIFY_HELP = `Usage: secret-backup verify <location> [--sha256 <hex>] [--json]
 
 Reads the backup at <location> and checks that it is a well-formed Key Vault secret, key or
-certificate backup (the kind's tag, then a five-part JWE whose header names alg and enc) and, with
---sha256, that it hashes to the given digest (the SecretBackup's "sha256" output).
+certificate backup (the kind's tag, then a five-part JWE whose header names alg and enc), that it
+hashes to the 12 hex digits its name carries (a name this tool writes: ..._<sha256 prefix>.kvbackup)
+and, with --sha256, to the given digest (the SecretBackup's "sha256" output). A file whose bytes do
+not match the hash in its name is damaged: every command reports it so and never sends it.
 Only Key Vault can decrypt a backup, so this cannot prove the vault will accept it.
 
 Options:

@@ -115,16 +115,17 @@ Exit codes: 0 listed (with --verify: every backup sound), 1 a backup unsound or 
 
 const PRUNE_HELP = `Usage: secret-backup prune <destination> --keep-last <N> [--keep-within <30d>] [--yes] [--json]
 
-Removes backups beyond a retention policy, per object (vault, kind, name): the <N> newest are
-kept, and with --keep-within every backup younger than the duration (m, h, d or w) too. The
-newest backup of an object is never removed; neither is anything that is not verifiably this
-tool's backup (another name, a blob without this tool's metadata, bytes that do not match their
-name's hash or do not parse as a Key Vault backup): those are listed as left alone. Without --yes
-nothing is removed and the plan is printed. For Blob Storage it says when the container's
+Removes backups beyond a retention policy, per object (vault, kind, name). Every backup is read
+and verified first, and only verified ones count: the <N> newest verified backups are kept, and
+with --keep-within every backup younger than the duration (m, h, d or w) too. An object's newest
+verified backup is never removed; neither is anything that is not verifiably this tool's backup
+(another name, a blob without this tool's metadata, bytes that do not match their name's hash or
+do not parse as a Key Vault backup): those are listed as left alone, and every object with
+damaged backups is named (DAMAGED ...). Without --yes nothing is removed and the plan is printed. For Blob Storage it says when the container's
 immutability or the account's soft delete will keep removed blobs.
 
 Options:
-  --keep-last <N>       newest backups to keep per object (at least 1; required)
+  --keep-last <N>       newest verified backups to keep per object (at least 1; required)
   --keep-within <dur>   also keep backups younger than this, e.g. 30d, 12h, 2w
   --yes                 remove for real
   --vault, --name, --kind  limit the policy to some objects, as for list

@@ -156,11 +156,22 @@ function pruneText(r: PruneResult): string {
     for (const f of r.failed) lines.push(`FAILED to remove ${f.location}: ${f.why}`);
     for (const l of r.leftAlone) lines.push(`left alone ${l.location}: ${l.why}`);
     for (const n of r.retentionNotes) lines.push(`note: ${n}`);
+    for (const d of r.damaged) {
+        const reasons = [...new Set(d.failed.map((f) => f.reason))].join(", ");
+        lines.push(
+            `DAMAGED backups of ${d.kind} ${d.name} (vault ${d.vault}): ${d.failed.length} of ${d.failed.length + d.verified} do not verify (${reasons}); ` +
+                (d.newestVerified
+                    ? `kept its newest verified backup ${d.newestVerified}; damaged ones are not counted as kept and are left for a person to look at.`
+                    : "NONE of its backups verifies: nothing of it was removed; take a new backup of it now."),
+        );
+        for (const f of d.failed) lines.push(`  ${f.message}`);
+    }
     lines.push(
         r.applied
             ? `${r.removed.length} removed, ${r.failed.length} failed, ${r.kept} kept, ${r.leftAlone.length} left alone in ${r.destination}`
             : `plan: ${r.remove.length} to remove, ${r.kept} to keep, ${r.leftAlone.length} left alone in ${r.destination}. Nothing was removed: run again with --yes to remove them.`,
     );
+    if (r.damaged.length) lines.push(`${r.damaged.length} objects have damaged backups (named above): run secret-backup list --verify for the details.`);
     return `${lines.join("\n")}\n`;
 }
 

@@ -75,23 +75,27 @@ Options:
 Whole destination (with --all or --name): restores the newest backup of each selected object
 found in the folder or container <destination>. Each is verified first (hash and framing); an
 object whose name the vault already uses (active or soft-deleted) is skipped and reported, never
-overwritten; restores are paced under the vault's limit (300 creations per 10 s) with the same
-429 back-off; a 409 right after a purge is retried for a few seconds. One object's failure never
-stops the others; a table at the end says what was restored, skipped (why) and failed (status,
-code, what to do). Needs the "list" and "restore" permissions.
+overwritten. A soft-deleted one is not usable, so the run is not complete (exit 1) until it is
+recovered or purged; the table says which. Restores are paced under the vault's limit (300
+creations per 10 s) with the same 429 back-off; a 409 right after a purge is retried for a few
+seconds. One object's failure never stops the others; a vault that cannot be reached stops the
+run before anything is sent. A table at the end says what was restored, skipped (why) and failed
+(status, code, what to do). Ctrl-C stops starting new restores, waits for those sent and prints
+the table with what was not yet attempted (exit 130). Needs the "list" and "restore" permissions.
 
   --all                        every object in the destination (of the source vault)
   --name <pattern>             objects whose name matches (* any run, ? one character); repeatable
   --kind <secret|key|certificate>  only this kind; repeatable
   --source-vault <host|url>    which vault's backups, when the destination holds several
-  --on-conflict skip|fail      a name the vault already uses: skip it (default, exit 0) or fail it (exit 1)
+  --on-conflict skip|fail      a name the vault already uses: skip it (default; exit 0 when an active
+                               object holds it, exit 1 when a soft-deleted one does) or fail it (exit 1)
   --dry-run                    verify and print the plan; restore nothing
   --restores-per-10-seconds <n>  pacing (default 270: 90% of the vault's 300 creations per 10 s)
 
 Credentials: AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID, AZURE_AUTHORITY_HOST,
 managed identity or az login, as for the provider.
 
-Exit codes: 0 restored (or already there, skipped), 1 verification or a restore failed, 2 usage error.
+Exit codes: 0 restored (or already there, skipped), 1 verification or a restore failed (or a name is soft-deleted in the vault, or the vault unreachable), 2 usage error, 130 interrupted (Ctrl-C).
 `;
 
 const LIST_HELP = `Usage: secret-backup list <destination> [--vault <host|url>] [--name <pattern>...] [--kind <kind>...] [--verify] [--json]

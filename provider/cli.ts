@@ -98,7 +98,7 @@ managed identity or az login, as for the provider.
 Exit codes: 0 restored (or already there, skipped), 1 verification or a restore failed (or a name is soft-deleted in the vault, or the vault unreachable), 2 usage error, 130 interrupted (Ctrl-C).
 `;
 
-const LIST_HELP = `Usage: secret-backup list <destination> [--vault <host|url>] [--name <pattern>...] [--kind <kind>...] [--verify] [--json]
+const LIST_HELP = `Usage: secret-backup list <destination> [--vault <host|url>] [--name <pattern>...] [--kind <kind>...] [--verify] [--check-vault <url>] [--json]
 
 Lists what a backup folder (path or file://) or Blob Storage container URL (with optional
 prefix) holds: one row per backed-up object with its vault, kind, name, number of backups, the
@@ -111,6 +111,9 @@ Options:
   --name <pattern>     only objects whose name matches (* any run, ? one character); repeatable
   --kind <kind>        secret, key or certificate; repeatable
   --verify             read and check every backup (adds a "verifies" column)
+  --check-vault <url>  list that vault's objects (needs "list") and count those with no backup
+                       here, disabled ones apart: VaultBackup skips objects whose current version
+                       is disabled unless includeDisabled is set, so a restore will not bring them
   --json               print the listing as one JSON object
   -h, --help           show this help
 

@@ -28,11 +28,18 @@ export async function listCommand(args: string[], io: Io): Promise<number> {
             name: { type: "string", multiple: true },
             kind: { type: "string", multiple: true },
             verify: { type: "boolean" },
+            "check-vault": { type: "string" },
             json: { type: "boolean" },
         },
     });
     const destination = onePositional(positionals, "list");
-    const listing = await listBackups(destination, { vault: values.vault, names: values.name, kinds: values.kind as ObjectKind[] | undefined, verify: values.verify });
+    const listing = await listBackups(destination, {
+        vault: values.vault,
+        names: values.name,
+        kinds: values.kind as ObjectKind[] | undefined,
+        verify: values.verify,
+        checkVault: values["check-vault"],
+    });
     const unsound = listing.objects.filter((o) => o.verification && o.verification.failed.length > 0).length;
     if (values.json) io.out(`${JSON.stringify(listing)}\n`);
     else io.out(listTable(listing, !!values.verify));
@@ -60,6 +67,18 @@ function listTable(listing: BackupListing, verified: boolean): string {
     ];
     if (verified) {
         for (const o of listing.objects) for (const f of o.verification?.failed ?? []) lines.push(`  ${f.message}`);
+    }
+    const c = listing.vaultCheck;
+    if (c) {
+        const named = (disabled: boolean) => c.notBackedUp.filter((o) => o.disabled === disabled).map((o) => `${o.kind} ${o.name}`).join(", ");
+        const others = c.notBackedUp.length - c.disabled;
+        lines.push(
+            `vault ${c.vaultUrl}: ${c.objects} objects, ${c.notBackedUp.length} with no backup here, ${c.disabled} of them disabled` +
+                (c.notBackedUp.length ? "; a vault restored from here will not have them." : "."),
+        );
+        if (c.disabled) lines.push(`  disabled (VaultBackup skips them unless includeDisabled: true): ${named(true)}`);
+        if (others) lines.push(`  not backed up (new since the last backup, or left out by include/exclude/kinds): ${named(false)}`);
+        for (const n of c.notes) lines.push(`  note: ${n}`);
     }
     return `${lines.join("\n")}\n`;
 }

@@ -32,6 +32,7 @@ describe("restore --all: every 'done' is true", function () {
                     "trust-soft-fail": {},
                     "trust-sigint": {},
                     "trust-newest": {},
+                    "trust-disabled": { secrets: { "in-use": "iu-value-5w", "legacy-token": { value: "lt-value-5w", enabled: false }, "brand-new": "bn-value-5w" } },
                 },
             },
         });
@@ -155,6 +156,23 @@ describe("restore --all: every 'done' is true", function () {
         const again = await runSecretBackup(["restore", "--from", folder, "--vault", vault, "--all"], emulatorEnv(emulator));
         assert.equal(again.code, 0, again.stdout + again.stderr);
         assert.match(again.stdout, new RegExp(`${notAttempted} restored, ${restored} skipped, 0 failed of 6 `));
+    });
+
+    it("list --check-vault counts the vault's objects with no backup, disabled ones apart (bug 10)", async () => {
+        const own = uniqueFolder("trust-disabled");
+        const vault = emulator.vaults["trust-disabled"];
+        // As VaultBackup does by default: the disabled secret is skipped; "brand-new" came after the backup.
+        await backupSecretTo(secretClientFor(emulator, "trust-disabled"), vault, "in-use", own);
+        const run = await runSecretBackup(["list", own, "--check-vault", vault], emulatorEnv(emulator));
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        assert.match(run.stdout, /1 objects, 1 backups in /);
+        assert.match(run.stdout, new RegExp(`vault ${vault.replace(/[.]/g, "\\.")}: 3 objects, 2 with no backup here, 1 of them disabled; a vault restored from here will not have them\.`));
+        assert.match(run.stdout, /\n {2}disabled \(VaultBackup skips them unless includeDisabled: true\): secret legacy-token\n/);
+        assert.match(run.stdout, /\n {2}not backed up \(new since the last backup, or left out by include\/exclude\/kinds\): secret brand-new\n/);
+        assert.doesNotMatch(run.stdout, /-value-5w/);
+        const json = JSON.parse((await runSecretBackup(["list", own, "--check-vault", vault, "--json"], emulatorEnv(emulator))).stdout);
+        assert.equal(json.vaultCheck.disabled, 1);
+        fs.rmSync(own, { recursive: true, force: true });
     });
 
     it("restores the newest of several backups of an object, whatever order they were written or named in", async () => {

@@ -34,8 +34,10 @@ Exit codes: 0 done, 1 verification or restore failed, 2 usage error.
 const VERIFY_HELP = `Usage: secret-backup verify <location> [--sha256 <hex>] [--json]
 
 Reads the backup at <location> and checks that it is a well-formed Key Vault secret, key or
-certificate backup (the kind's tag, then a five-part JWE whose header names alg and enc) and, with
---sha256, that it hashes to the given digest (the SecretBackup's "sha256" output).
+certificate backup (the kind's tag, then a five-part JWE whose header names alg and enc), that it
+hashes to the 12 hex digits its name carries (a name this tool writes: ..._<sha256 prefix>.kvbackup)
+and, with --sha256, to the given digest (the SecretBackup's "sha256" output). A file whose bytes do
+not match the hash in its name is damaged: every command reports it so and never sends it.
 Only Key Vault can decrypt a backup, so this cannot prove the vault will accept it.
 
 Options:
@@ -73,26 +75,30 @@ Options:
 Whole destination (with --all or --name): restores the newest backup of each selected object
 found in the folder or container <destination>. Each is verified first (hash and framing); an
 object whose name the vault already uses (active or soft-deleted) is skipped and reported, never
-overwritten; restores are paced under the vault's limit (300 creations per 10 s) with the same
-429 back-off; a 409 right after a purge is retried for a few seconds. One object's failure never
-stops the others; a table at the end says what was restored, skipped (why) and failed (status,
-code, what to do). Needs the "list" and "restore" permissions.
+overwritten. A soft-deleted one is not usable, so the run is not complete (exit 1) until it is
+recovered or purged; the table says which. Restores are paced under the vault's limit (300
+creations per 10 s) with the same 429 back-off; a 409 right after a purge is retried for a few
+seconds. One object's failure never stops the others; a vault that cannot be reached stops the
+run before anything is sent. A table at the end says what was restored, skipped (why) and failed
+(status, code, what to do). Ctrl-C stops starting new restores, waits for those sent and prints
+the table with what was not yet attempted (exit 130). Needs the "list" and "restore" permissions.
 
   --all                        every object in the destination (of the source vault)
   --name <pattern>             objects whose name matches (* any run, ? one character); repeatable
   --kind <secret|key|certificate>  only this kind; repeatable
   --source-vault <host|url>    which vault's backups, when the destination holds several
-  --on-conflict skip|fail      a name the vault already uses: skip it (default, exit 0) or fail it (exit 1)
+  --on-conflict skip|fail      a name the vault already uses: skip it (default; exit 0 when an active
+                               object holds it, exit 1 when a soft-deleted one does) or fail it (exit 1)
   --dry-run                    verify and print the plan; restore nothing
   --restores-per-10-seconds <n>  pacing (default 270: 90% of the vault's 300 creations per 10 s)
 
 Credentials: AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID, AZURE_AUTHORITY_HOST,
 managed identity or az login, as for the provider.
 
-Exit codes: 0 restored (or already there, skipped), 1 verification or a restore failed, 2 usage error.
+Exit codes: 0 restored (or already there, skipped), 1 verification or a restore failed (or a name is soft-deleted in the vault, or the vault unreachable), 2 usage error, 130 interrupted (Ctrl-C).
 `;
 
-const LIST_HELP = `Usage: secret-backup list <destination> [--vault <host|url>] [--name <pattern>...] [--kind <kind>...] [--verify] [--json]
+const LIST_HELP = `Usage: secret-backup list <destination> [--vault <host|url>] [--name <pattern>...] [--kind <kind>...] [--verify] [--check-vault <url>] [--json]
 
 Lists what a backup folder (path or file://) or Blob Storage container URL (with optional
 prefix) holds: one row per backed-up object with its vault, kind, name, number of backups, the
@@ -105,6 +111,9 @@ Options:
   --name <pattern>     only objects whose name matches (* any run, ? one character); repeatable
   --kind <kind>        secret, key or certificate; repeatable
   --verify             read and check every backup (adds a "verifies" column)
+  --check-vault <url>  list that vault's objects (needs "list") and count those with no backup
+                       here, disabled ones apart: VaultBackup skips objects whose current version
+                       is disabled unless includeDisabled is set, so a restore will not bring them
   --json               print the listing as one JSON object
   -h, --help           show this help
 
@@ -113,16 +122,17 @@ Exit codes: 0 listed (with --verify: every backup sound), 1 a backup unsound or 
 
 const PRUNE_HELP = `Usage: secret-backup prune <destination> --keep-last <N> [--keep-within <30d>] [--yes] [--json]
 
-Removes backups beyond a retention policy, per object (vault, kind, name): the <N> newest are
-kept, and with --keep-within every backup younger than the duration (m, h, d or w) too. The
-newest backup of an object is never removed; neither is anything that is not verifiably this
-tool's backup (another name, a blob without this tool's metadata, bytes that do not match their
-name's hash or do not parse as a Key Vault backup): those are listed as left alone. Without --yes
-nothing is removed and the plan is printed. For Blob Storage it says when the container's
+Removes backups beyond a retention policy, per object (vault, kind, name). Every backup is read
+and verified first, and only verified ones count: the <N> newest verified backups are kept, and
+with --keep-within every backup younger than the duration (m, h, d or w) too. An object's newest
+verified backup is never removed; neither is anything that is not verifiably this tool's backup
+(another name, a blob without this tool's metadata, bytes that do not match their name's hash or
+do not parse as a Key Vault backup): those are listed as left alone, and every object with
+damaged backups is named (DAMAGED ...). Without --yes nothing is removed and the plan is printed. For Blob Storage it says when the container's
 immutability or the account's soft delete will keep removed blobs.
 
 Options:
-  --keep-last <N>       newest backups to keep per object (at least 1; required)
+  --keep-last <N>       newest verified backups to keep per object (at least 1; required)
   --keep-within <dur>   also keep backups younger than this, e.g. 30d, 12h, 2w
   --yes                 remove for real
   --vault, --name, --kind  limit the policy to some objects, as for list

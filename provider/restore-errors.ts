@@ -31,6 +31,19 @@ export function restoreFailure(e: unknown, location: string, vaultUrl: string, t
     return new RestoreError(msg, f.status, f.code, f.requestId);
 }
 
+/**
+ * Builds the `RestoreError` that ends a whole-vault restore before anything is sent, when listing
+ * the vault's `kind` objects failed without an HTTP answer: the vault cannot be reached (network:
+ * ECONNREFUSED, DNS, TLS, proxy) or the credential was refused. Keeps the error's code and says
+ * what to do next; every object would fail the same way, so there is no per-object advice.
+ */
+export function vaultUnreachable(e: unknown, vaultUrl: string, kind: KindInfo): RestoreError {
+    const f = factsFromError(e);
+    const said = f.message ? `: ${f.message}` : "";
+    const msg = `Could not list the ${kind.plural} of ${vaultUrl}${f.code ? ` (${f.code})` : ""}${said}. Stopped before restoring anything: every object would fail the same way.\nWhat to do: ${advice(kind, undefined, f.code, undefined)}`;
+    return new RestoreError(msg, undefined, f.code, undefined);
+}
+
 function managedRestoreAdvice(kind: KindInfo): string {
     return `the name belongs to a certificate's ${kind.noun}, whose lifetime Key Vault manages: restore the certificate's backup instead (it brings back its key and secret).`;
 }

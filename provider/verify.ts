@@ -26,8 +26,6 @@ export interface VerifyOptions {
      * backup, whose tag is shared by both kinds.
      */
     kind?: ObjectKind;
-    /** Expected start of the hex SHA-256 (the 12 digits in a backup's file or blob name); checked when given. */
-    sha256Prefix?: string;
 }
 
 /** What a successful verification found; none of it secret. */
@@ -45,16 +43,24 @@ export interface VerifiedBackup extends BackupFraming {
 /**
  * Reads the backup at `location` (a `file://` URL, a plain path, or a Blob Storage URL) and
  * resolves with what it found only when the backup is sound: present, hashing to
- * `options.sha256` when given, and framed as a Key Vault secret backup (tag, then a five-part
- * JWE whose protected header names `alg` and `enc`). Rejects with `BackupInputError` for a
- * malformed location or hash, and with `BackupVerificationError` otherwise. Never includes the
- * stored bytes in a message.
+ * `options.sha256` when given and to the 12 hex digits its own name carries when it has a backup
+ * name (`..._<sha256 prefix>[.kind].kvbackup`: the one rule every command shares, see
+ * `loadVerifiedBackup`), and framed as a Key Vault backup of its kind (tag, then a five-part JWE
+ * whose protected header names `alg` and `enc`). Rejects with `BackupInputError` for a malformed
+ * location or hash, and with `BackupVerificationError` otherwise (`hash-mismatch` when the bytes
+ * disagree with either hash). Never includes the stored bytes in a message.
  */
 export async function verifyBackup(location: string, options: VerifyOptions = {}): Promise<VerifiedBackup> {
     return (await loadVerifiedBackup(location, options)).report;
 }
 
-/** `verifyBackup`, also handing back the verified bytes (what `restoreBackup` sends). */
+/**
+ * `verifyBackup`, also handing back the verified bytes (what `restoreBackup` and `restoreVault`
+ * send). The only place a backup's bytes are checked against the hash in its own file or blob
+ * name: `verify`, `restore --from <file>`, `list --verify`, `restore --all` and `prune` all come
+ * here, so a file whose content does not match its name is damaged (`hash-mismatch`), never sent,
+ * and reported with the same sentence by every command.
+ */
 export async function loadVerifiedBackup(
     location: string,
     options: VerifyOptions = {},
@@ -69,7 +75,7 @@ export async function loadVerifiedBackup(
             `Backup ${url} hashes to ${sha256}, not the expected ${expected}: it changed since it was written, or it is another backup.`,
         );
     }
-    const prefix = options.sha256Prefix?.toLowerCase();
+    const prefix = nameOf(url)?.sha256Prefix.toLowerCase();
     if (prefix !== undefined && !sha256.startsWith(prefix)) {
         throw new BackupVerificationError(
             "hash-mismatch",
@@ -100,13 +106,24 @@ function backupKind(url: string, bytes: Uint8Array, given: ObjectKind | undefine
     if (given !== undefined && !isObjectKind(given)) {
         throw new BackupInputError("kind", `kind ${JSON.stringify(given)} is not an object kind; use one of ${Object.keys(KINDS).join(", ")}`);
     }
-    const named = parseBackupObjectName(decodeURIComponent(url.split("/").pop() ?? ""))?.kind;
+    const named = nameOf(url)?.kind;
     if (given && named && given !== named) {
         throw new BackupInputError("kind", `kind is "${given}" but the backup's name says it holds a ${named} (${url}); leave kind out or pick the right file`);
     }
     if (given ?? named) return given ?? named;
     const tagged = backupTagKinds(bytes);
     return tagged.length === 1 ? tagged[0] : tagged.length === 0 ? "secret" : undefined;
+}
+
+/** What the location's last segment says when it is a backup name this tool writes (`parseBackupObjectName`). */
+function nameOf(url: string): ReturnType<typeof parseBackupObjectName> {
+    let last = url.split("/").pop() ?? "";
+    try {
+        last = decodeURIComponent(last);
+    } catch {
+        // not percent-encoded text: use it as it is
+    }
+    return parseBackupObjectName(last);
 }
 
 function normaliseSha256(sha256: string | undefined): string | undefined {

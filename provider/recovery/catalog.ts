@@ -79,14 +79,14 @@ export async function openCatalog(destination: string, options: CatalogOptions =
 }
 
 /**
- * Reads one backup and checks it: its hash against the name's prefix (and the full hash in its
- * metadata, when there is one) and its framing as a backup of its kind. Resolves with what the
- * check found; rejects with `BackupVerificationError` (nothing of the bytes in the message).
+ * Reads one backup and checks it with `loadVerifiedBackup` (the one rule every command shares):
+ * its hash against its name's prefix (and the full hash in its metadata, when there is one) and
+ * its framing as a backup of its kind. Resolves with what the check found; rejects with
+ * `BackupVerificationError` (nothing of the bytes in the message).
  */
 export async function verifyStored(backup: StoredBackup, credential?: TokenCredential): Promise<{ report: VerifiedBackup; bytes: Uint8Array }> {
     return loadVerifiedBackup(backup.location, {
         sha256: backup.sha256,
-        sha256Prefix: backup.sha256Prefix,
         credential,
         kind: backup.kind,
     });

@@ -6,6 +6,12 @@ import type { TokenCredential } from "@azure/identity";
 import { OBJECT_KINDS, type ObjectKind } from "../destinations/destination";
 import { BackupInputError, BackupVerificationError, type VerificationFailure } from "../backup-errors";
 import { nameFilter } from "../secret-patterns";
+import { KINDS } from "../kinds";
+import { VaultError } from "../errors";
+import { environmentCredential } from "../credentials";
+import { listVaultObjects } from "../vault-listing";
+import { checkVaultUrl } from "../restore";
+import { DEFAULT_API_VERSION } from "../validate";
 import { groupByObject, openCatalog, sameVault, verifyStored, type Catalog, type ForeignEntry, type StoredBackup } from "./catalog";
 
 /** What to list, and whether to verify. */
@@ -18,8 +24,28 @@ export interface ListBackupsOptions {
     kinds?: ObjectKind[];
     /** Read every listed backup and check its hash and framing (slow on thousands; default off). */
     verify?: boolean;
-    /** Credential for Blob Storage; by default the environment's (as the provider's). */
+    /** Credential for Blob Storage (and for `checkVault`); by default the environment's (as the provider's). */
     credential?: TokenCredential;
+    /**
+     * A vault URL to compare the destination with: its objects (of `kinds`, or every kind) are
+     * listed (needs `list`) and those without a backup here are counted, disabled ones apart
+     * (`VaultBackup` skips objects whose current version is disabled unless `includeDisabled`).
+     */
+    checkVault?: string;
+}
+
+/** What `checkVault` found: the vault's objects that a restore from this destination would not bring back. */
+export interface VaultCoverage {
+    /** The vault compared, normalised. */
+    vaultUrl: string;
+    /** How many objects the vault lists (certificates' own keys and secrets left out: the certificate's backup holds them). */
+    objects: number;
+    /** Its objects with no backup in the destination, sorted by kind and name. */
+    notBackedUp: Array<{ kind: ObjectKind; name: string; disabled: boolean }>;
+    /** Of `notBackedUp`, those whose current version is disabled. */
+    disabled: number;
+    /** Kinds whose listing was refused (status, code, what to grant). */
+    notes: string[];
 }
 
 /** Verification of every backup of one object. */
@@ -52,6 +78,8 @@ export interface BackupListing {
     objects: ObjectBackups[];
     /** Entries that are not this tool's backups (left alone by every command). */
     foreign: ForeignEntry[];
+    /** Present when `checkVault` was given. */
+    vaultCheck?: VaultCoverage;
 }
 
 /**
@@ -63,8 +91,40 @@ export interface BackupListing {
  */
 export async function listBackups(destination: string, options: ListBackupsOptions = {}): Promise<BackupListing> {
     const select = backupSelector(options);
+    const vaultUrl = options.checkVault === undefined ? undefined : checkVaultUrl(options.checkVault);
     const catalog = await openCatalog(destination, { credential: options.credential });
-    return listCatalog(catalog, select, options);
+    const listing = await listCatalog(catalog, select, options);
+    if (vaultUrl) listing.vaultCheck = await vaultCoverage(listing, vaultUrl, options.kinds?.length ? options.kinds : [...OBJECT_KINDS], options.credential ?? environmentCredential());
+    return listing;
+}
+
+/**
+ * Lists `vaultUrl`'s objects of `kinds` and counts those without a backup in `listing`. A kind
+ * whose listing is refused with an HTTP status is a note; a failure without one (network,
+ * credential) throws `VaultError` with its facts and what to do.
+ */
+async function vaultCoverage(listing: BackupListing, vaultUrl: string, kinds: ObjectKind[], credential: TokenCredential): Promise<VaultCoverage> {
+    const backedUp = new Set(listing.objects.filter((o) => sameVault(o.vault, vaultUrl)).map((o) => `${o.kind} ${o.name.toLowerCase()}`));
+    const coverage: VaultCoverage = { vaultUrl, objects: 0, notBackedUp: [], disabled: 0, notes: [] };
+    for (const kind of kinds) {
+        let listed;
+        try {
+            listed = await listVaultObjects(KINDS[kind], vaultUrl, DEFAULT_API_VERSION, credential);
+        } catch (e) {
+            if (e instanceof VaultError && e.facts.status !== undefined) {
+                coverage.notes.push(`could not list the vault's ${KINDS[kind].plural}: ${e.message}`);
+                continue;
+            }
+            throw e;
+        }
+        for (const o of listed.filter((x) => !x.managed)) {
+            coverage.objects++;
+            if (backedUp.has(`${kind} ${o.name.toLowerCase()}`)) continue;
+            coverage.notBackedUp.push({ kind, name: o.name, disabled: !o.enabled });
+            if (!o.enabled) coverage.disabled++;
+        }
+    }
+    return coverage;
 }
 
 /** `listBackups` over a catalog already opened (`restoreVault` and `pruneBackups` share one). */

@@ -2,14 +2,16 @@
  * `restoreVault`: the newest backup of each selected object in a destination, verified, then
  * restored into a vault, paced under the vault's creation limit with the same 429 back-off as
  * backups. Nothing is ever overwritten: a name the vault already uses (active or soft-deleted) is
- * skipped (or failed) and reported. One object's failure never stops the others.
+ * skipped (or failed) and reported; a soft-deleted one leaves the run incomplete (the object is not
+ * usable until it is recovered or purged). One object's failure never stops the others; a vault
+ * that cannot be reached at all (its listing fails without an HTTP answer) stops the run at once.
  */
 import type { TokenCredential } from "@azure/identity";
 import type { ObjectKind } from "../destinations/destination";
 import { BackupInputError, BackupVerificationError, type VerificationFailure } from "../backup-errors";
 import { environmentCredential } from "../credentials";
 import { factsFromError, factsList } from "../errors";
-import { restoreFailure } from "../restore-errors";
+import { restoreFailure, vaultUnreachable } from "../restore-errors";
 import { checkApiVersion, checkVaultUrl } from "../restore";
 import { DEFAULT_API_VERSION } from "../validate";
 import { DEFAULT_THROTTLE_BACKOFF_MS, pacerFor, retryWhileThrottled, type TokenBucket } from "../vault-client";
@@ -53,6 +55,12 @@ export interface RestoreVaultArgs {
     throttleBackoffMs?: number[];
     /** Waits in ms after a 409 on a name the vault did not list, i.e. right after a purge (default 1, 2, 4, 8 s). */
     purgeConflictBackoffMs?: number[];
+    /**
+     * Stops the run (Ctrl-C): no further object starts, waits (pacing, 429 and 409 back-off) end at
+     * once, Restore calls already sent are awaited; the result lists the rest as `not-attempted`
+     * and has `interrupted: true`.
+     */
+    signal?: AbortSignal;
     /** Called after each object is done, for a progress line. */
     onProgress?: (progress: RestoreProgress) => void;
 }
@@ -64,13 +72,17 @@ export interface RestoreProgress {
     skipped: number;
     failed: number;
     planned: number;
+    /** Not restored because the run was interrupted first (see `RestoreVaultArgs.signal`). */
+    notAttempted: number;
 }
 
 /** What happened to one object. */
 export interface ObjectRestoreOutcome {
     kind: ObjectKind;
     name: string;
-    outcome: "restored" | "skipped" | "failed" | "planned";
+    outcome: "restored" | "skipped" | "failed" | "planned" | "not-attempted";
+    /** For a name the vault already uses: whether it is active there or soft-deleted (not usable until recovered or purged). */
+    conflict?: "exists" | "soft-deleted";
     /** The backup used (the newest), when there is one. */
     location?: string;
     backedUpAt?: string;
@@ -78,7 +90,7 @@ export interface ObjectRestoreOutcome {
     why?: string;
     /** For a backup that did not verify: missing, unreadable, hash-mismatch or damaged. */
     verification?: VerificationFailure;
-    /** For failures: what to do next. */
+    /** For failures and soft-deleted skips: what to do next. */
     whatToDo?: string;
     /** Key Vault's HTTP status and code of a refused restore. */
     status?: number;
@@ -97,8 +109,14 @@ export interface RestoreVaultResult {
     dryRun: boolean;
     objects: ObjectRestoreOutcome[];
     counts: RestoreProgress;
-    /** True when everything asked for is in the vault now (restored, or skipped because it was there): exit code 0. */
+    /**
+     * True when everything asked for is in the vault and usable now (restored, or skipped because
+     * an active object of the name is there): exit code 0. False when anything failed, was skipped
+     * because a soft-deleted object holds its name, or was not attempted.
+     */
     complete: boolean;
+    /** True when `signal` stopped the run before every object was done. */
+    interrupted: boolean;
     /** Things the person should know (a listing that was refused, ...). */
     notes: string[];
 }
@@ -107,8 +125,10 @@ export interface RestoreVaultResult {
  * Restores the newest backup of each selected object from `args.from` into `args.vaultUrl`; see
  * the module comment and `RestoreVaultArgs`. Resolves with every object's outcome (failures
  * included: they never stop the others); rejects only when nothing can be done: a malformed
- * argument (`BackupInputError`), or a destination that is missing, unreadable or holds no
- * matching backup (`BackupVerificationError`).
+ * argument (`BackupInputError`), a destination that is missing, unreadable or holds no
+ * matching backup (`BackupVerificationError`), or a vault whose listing fails without an HTTP
+ * answer (network or credential: `RestoreError` with the error's code and what to do; nothing is
+ * sent then). A listing refused with an HTTP status (403) is a note, not a stop.
  */
 export async function restoreVault(args: RestoreVaultArgs): Promise<RestoreVaultResult> {
     const vaultUrl = checkVaultUrl(args.vaultUrl);
@@ -150,13 +170,15 @@ export async function restoreVault(args: RestoreVaultArgs): Promise<RestoreVault
             names = await restorer.namesInVault(throttleBackoff);
         } catch (e) {
             const f = factsFromError(e);
+            if (f.status === undefined) throw vaultUnreachable(e, vaultUrl, restorer.info);
             notes.push(`could not list the vault's ${restorer.info.plural} (${factsList(f) || f.message}); names already in use are known only from Key Vault's 409 answers. Grant the ${restorer.info.plural} "list" permission to see them up front.`);
         }
         restorers.set(kind, { restorer, names });
     }
 
-    const progress: RestoreProgress = { total: listing.objects.length + outcomes.length, restored: 0, skipped: 0, failed: outcomes.length, planned: 0 };
-    const pacer = pacerFor(pace);
+    const progress: RestoreProgress = { total: listing.objects.length + outcomes.length, restored: 0, skipped: 0, failed: outcomes.length, planned: 0, notAttempted: 0 };
+    const sleep = interruptibleSleep(args.signal);
+    const pacer = pacerFor(pace, sleep);
     const context: RestoreContext = {
         vaultUrl,
         credential,
@@ -165,16 +187,70 @@ export async function restoreVault(args: RestoreVaultArgs): Promise<RestoreVault
         pacer,
         throttleBackoff,
         purgeBackoff: args.purgeConflictBackoffMs ?? DEFAULT_PURGE_CONFLICT_BACKOFF_MS,
+        sleep,
+        signal: args.signal,
     };
     await inParallel(listing.objects, Math.max(1, args.parallel ?? 8), async (object) => {
         const { restorer, names } = restorers.get(object.kind)!;
-        const outcome = await restoreOne(object, restorer, names, context);
+        const outcome = args.signal?.aborted ? notAttempted(object) : await restoreOne(object, restorer, names, context);
         outcomes.push(outcome);
-        progress[outcome.outcome]++;
-        args.onProgress?.({ ...progress });
+        progress[outcomeCounter(outcome.outcome)]++;
+        if (outcome.outcome !== "not-attempted") args.onProgress?.({ ...progress });
     });
     outcomes.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
-    return { from: catalog.destination, vaultUrl, sourceVault, dryRun: !!args.dryRun, objects: outcomes, counts: progress, complete: progress.failed === 0, notes };
+    const softDeleted = outcomes.some((o) => o.outcome === "skipped" && o.conflict === "soft-deleted");
+    const interrupted = progress.notAttempted > 0;
+    return {
+        from: catalog.destination,
+        vaultUrl,
+        sourceVault,
+        dryRun: !!args.dryRun,
+        objects: outcomes,
+        counts: progress,
+        complete: progress.failed === 0 && !softDeleted && !interrupted,
+        interrupted,
+        notes,
+    };
+}
+
+function outcomeCounter(outcome: ObjectRestoreOutcome["outcome"]): keyof RestoreProgress {
+    return outcome === "not-attempted" ? "notAttempted" : outcome;
+}
+
+function notAttempted(object: ObjectBackups): ObjectRestoreOutcome {
+    return {
+        kind: object.kind,
+        name: object.name,
+        outcome: "not-attempted",
+        location: object.newest.location,
+        backedUpAt: object.newest.backedUpAt,
+        why: "the run was interrupted before it was restored",
+    };
+}
+
+/** Thrown by the run's waits once its signal is aborted. */
+class Interrupted extends Error {
+    constructor() {
+        super("interrupted");
+        this.name = "Interrupted";
+    }
+}
+
+/** A sleep that ends at once, rejecting with `Interrupted`, when `signal` is (or becomes) aborted. */
+function interruptibleSleep(signal: AbortSignal | undefined): (ms: number) => Promise<void> {
+    return (ms) =>
+        new Promise<void>((resolve, reject) => {
+            if (signal?.aborted) return reject(new Interrupted());
+            const onAbort = (): void => {
+                clearTimeout(timer);
+                reject(new Interrupted());
+            };
+            const timer = setTimeout(() => {
+                signal?.removeEventListener("abort", onAbort);
+                resolve();
+            }, ms);
+            signal?.addEventListener("abort", onAbort, { once: true });
+        });
 }
 
 interface RestoreContext {
@@ -185,16 +261,23 @@ interface RestoreContext {
     pacer: TokenBucket;
     throttleBackoff: readonly number[];
     purgeBackoff: readonly number[];
+    sleep: (ms: number) => Promise<void>;
+    signal?: AbortSignal;
 }
 
 async function restoreOne(object: ObjectBackups, restorer: ObjectRestorer, names: NamesInVault | undefined, c: RestoreContext): Promise<ObjectRestoreOutcome> {
     const newest = object.newest;
     const base = { kind: object.kind, name: object.name, location: newest.location, backedUpAt: newest.backedUpAt };
-    const inUse = names?.active.has(object.name.toLowerCase()) ? "exists in the vault" : names?.deleted.has(object.name.toLowerCase()) ? "is soft-deleted in the vault" : undefined;
-    if (inUse) {
-        const why = `a ${restorer.info.noun} of this name ${inUse}; restore never overwrites`;
-        if (c.onConflict === "skip") return { ...base, outcome: "skipped", why };
-        return { ...base, outcome: "failed", why, whatToDo: conflictAdvice(restorer.info, inUse) };
+    const key = object.name.toLowerCase();
+    const conflict = names?.active.has(key) ? "exists" : names?.deleted.has(key) ? "soft-deleted" : undefined;
+    if (conflict) {
+        const why = `a ${restorer.info.noun} of this name ${conflict === "exists" ? "exists in the vault" : "is soft-deleted in the vault"}; restore never overwrites`;
+        if (c.onConflict === "skip") {
+            return conflict === "exists"
+                ? { ...base, outcome: "skipped", conflict, why }
+                : { ...base, outcome: "skipped", conflict, why, whatToDo: softDeletedAdvice(restorer.info, "skip") };
+        }
+        return { ...base, outcome: "failed", conflict, why, whatToDo: conflict === "exists" ? existsAdvice(restorer.info) : softDeletedAdvice(restorer.info, "fail") };
     }
     let bytes: Uint8Array;
     try {
@@ -215,8 +298,9 @@ async function restoreOne(object: ObjectBackups, restorer: ObjectRestorer, names
     if (c.dryRun) return { ...base, outcome: "planned" };
     const attempt = () => retryWhileThrottled(async () => {
         await c.pacer.take();
+        if (c.signal?.aborted) throw new Interrupted();
         return restorer.restore(bytes);
-    }, c.throttleBackoff);
+    }, c.throttleBackoff, { sleep: c.sleep });
     try {
         for (let waited = 0; ; waited++) {
             try {
@@ -225,10 +309,11 @@ async function restoreOne(object: ObjectBackups, restorer: ObjectRestorer, names
             } catch (e) {
                 // The vault did not list the name, so a 409 is a purge still finishing (or a race): back off, then report.
                 if (factsFromError(e).status !== 409 || waited >= c.purgeBackoff.length) throw e;
-                await new Promise((r) => setTimeout(r, c.purgeBackoff[waited]));
+                await c.sleep(c.purgeBackoff[waited]);
             }
         }
     } catch (e) {
+        if (e instanceof Interrupted) return notAttempted(object);
         const f = factsFromError(e);
         const error = restoreFailure(e, newest.location, c.vaultUrl, f.status === 429 ? [...c.throttleBackoff] : undefined, restorer.info);
         const [why, whatToDo] = error.message.split("\nWhat to do: ");
@@ -236,10 +321,17 @@ async function restoreOne(object: ObjectBackups, restorer: ObjectRestorer, names
     }
 }
 
-function conflictAdvice(kind: KindInfo, inUse: string): string {
-    return inUse === "exists in the vault"
-        ? `keep the vault's ${kind.noun} (run with --on-conflict skip), or delete and purge it (${kind.cli} delete, then ${kind.cli} purge) and run again.`
-        : `recover it instead (${kind.cli} recover), or purge it (${kind.cli} purge) and run again.`;
+function existsAdvice(kind: KindInfo): string {
+    return `keep the vault's ${kind.noun} (run with --on-conflict skip), or delete and purge it (${kind.cli} delete, then ${kind.cli} purge) and run again.`;
+}
+
+/** What to do about a soft-deleted object of the name: it is not usable, so the run is not complete under either choice. */
+function softDeletedAdvice(kind: KindInfo, onConflict: "skip" | "fail"): string {
+    return (
+        `the ${kind.noun} is not usable until you act: recover the deleted one if it is what you want (${kind.cli} recover), ` +
+        `or purge it (${kind.cli} purge) and run the restore again to bring back the backup (right after a purge, wait a few seconds). ` +
+        (onConflict === "skip" ? "With --on-conflict fail it is reported as a failure instead of skipped." : "With --on-conflict skip it is reported as skipped, and the run is still not complete.")
+    );
 }
 
 /** The one source vault the run restores from; throws `BackupInputError` when it is ambiguous or not there. */

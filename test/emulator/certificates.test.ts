@@ -228,6 +228,23 @@ describe("emulator: certificates and the key and secret they own", () => {
                 "Forbidden",
                 `Operation "restore" is not allowed on this secret, since it is associated with a certificate. Perform the operation on the corresponding certificate. ${MANAGED_HELP}`,
             );
+            // A plain key's blob whose name is now the certificate's key: Restore Key is refused the same
+            // way, 403 Forbidden with inner code KeyManagedByKeyVault (reference, keys-certificates-behaviour.md,
+            // Errors: "Operation "update" is not allowed on this Key, since it is associated with a
+            // certificate." for other operations on a certificate's key; the tail of that text was not recorded).
+            await keyClientFor(other, "cert-src").createEcKey(name, { curve: "P-256" });
+            const keyBlob = (await keyClientFor(other, "cert-src").backupKey(name))!;
+            const keyBefore = await keyClientFor(emulator, "cert-vault").getKey(name);
+            await assert.rejects(keyClientFor(emulator, "cert-vault").restoreKeyBackup(keyBlob), (e: { statusCode?: number; code?: string; message?: string; details?: { error?: { innerError?: { code?: string } } } }) => {
+                assert.equal(e.statusCode, 403, `status of: ${e.message}`);
+                assert.equal(e.code, "Forbidden");
+                assert.equal(e.details?.error?.innerError?.code, "KeyManagedByKeyVault");
+                assert.ok(e.message?.startsWith(`Operation "restore" is not allowed on this Key, since it is associated with a certificate.`), e.message);
+                return true;
+            });
+            const keyAfter = await keyClientFor(emulator, "cert-vault").getKey(name);
+            assert.equal(keyAfter.id, keyBefore.id, "the certificate's key is unchanged");
+            assert.equal(keyAfter.properties.managed, true);
         } finally {
             await other.close();
         }

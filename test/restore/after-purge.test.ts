@@ -6,6 +6,7 @@ import type { RunningEmulator } from "../../emulator";
 import { FileDestination } from "../../provider/destinations/file";
 import { sha256Hex } from "../../provider/destinations/destination";
 import { restoreBackup, RestoreError } from "../../provider/restore";
+import { restoreVault } from "../../provider/recovery/restore-vault";
 import { credentialFor, secretClientFor, startTestEmulator } from "../helpers/emulator";
 import { scratchRoot } from "../helpers/paths";
 import { snapshotSecret } from "./vault-snapshot";
@@ -57,5 +58,44 @@ describe("restore right after a purge (emulator with the service's purge lag)", 
             }
         }
         assert.deepEqual(await snapshotSecret(client, "just-purged"), before);
+    });
+
+    it("restoreVault retries the 409 after a purge on the back-off it is given (shortened here), and reports it when the back-off is spent", async () => {
+        const client = secretClientFor(emulator, "purge-lag");
+        const vaultUrl = emulator.vaults["purge-lag"];
+        const folder = path.join(dir, "whole");
+        const names = ["purged-no-backoff", "purged-short-backoff"];
+        for (const name of names) {
+            await client.setSecret(name, `${name}-v1-q7`);
+            const blob = (await client.backupSecret(name))!;
+            await new FileDestination(folder).write(blob, { vaultUrl, secretName: name, backedUpAt: new Date().toISOString(), sha256: sha256Hex(blob), sizeBytes: blob.length });
+        }
+        const before = await snapshotSecret(client, names[1]);
+        const purge = async (name: string): Promise<void> => {
+            await (await client.beginDeleteSecret(name, { intervalInMs: 10 })).pollUntilDone();
+            await client.purgeDeletedSecret(name);
+        };
+        const answers = (from: number) => emulator.requests().slice(from).filter((r) => r.vault === "purge-lag" && r.operation === "restore").map((r) => r.status);
+
+        await purge(names[0]);
+        let from = emulator.requests().length;
+        const none = await restoreVault({ from: folder, vaultUrl, names: [names[0]], credential: credentialFor(emulator), purgeConflictBackoffMs: [] });
+        assert.equal(none.objects[0].outcome, "failed");
+        assert.equal(none.objects[0].status, 409);
+        assert.match(none.objects[0].whatToDo!, /or was purged seconds ago.*right after a purge, wait a few seconds first/s);
+        assert.deepEqual(answers(from), [409], "no back-off: one attempt");
+
+        // The lag (1.5 s) outlasts the default's first wait (1 s) only once; 100 ms waits meet it many times.
+        await purge(names[1]);
+        from = emulator.requests().length;
+        const started = Date.now();
+        const result = await restoreVault({ from: folder, vaultUrl, names: [names[1]], credential: credentialFor(emulator), purgeConflictBackoffMs: Array(40).fill(100) });
+        const elapsed = Date.now() - started;
+        assert.equal(result.objects[0].outcome, "restored", JSON.stringify(result.objects[0]));
+        const statuses = answers(from);
+        assert.equal(statuses.at(-1), 200);
+        assert.ok(statuses.filter((s) => s === 409).length >= 5, `retried every 100 ms while the purge finished: ${statuses}`);
+        assert.ok(elapsed < 3000, `done in ${elapsed} ms, not on the default's 1, 2 s waits`);
+        assert.deepEqual(await snapshotSecret(client, names[1]), before);
     });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import type { RunningEmulator } from "../../emulator";
 import { FileDestination } from "../../provider/destinations/file";
@@ -14,6 +14,7 @@ import { uniqueFolder } from "../helpers/program";
 import { exampleBackupBytes } from "./example-backup";
 import { runSecretBackup } from "./cli-process";
 import { emulatorEnv } from "./vault-snapshot";
+import { escapeRegExp, flipOneCiphertextByte } from "./recovery-helpers";
 
 const DAY = 86_400_000;
 const VAULT = "https://prunevault.vault.azure.net";
@@ -121,9 +122,47 @@ describe("secret-backup prune: retention per object over many objects and times"
         assert.equal(left.size, OBJECTS.length * AGES_DAYS.length - 8);
     });
 
+    it("a damaged newest backup does not count: --keep-last 1 keeps the newest verified one, removes only older good ones, and names the object (issue 19, bug 1)", async () => {
+        const folder = uniqueFolder("prune-damaged");
+        const destination = new FileDestination(folder);
+        const now = Date.now();
+        const write = async (name: string, ageDays: number, seed: number): Promise<string> => {
+            const bytes = backupBytes(seed);
+            return fileURLToPath(await destination.write(bytes, record(name, ageDays, bytes, now)));
+        };
+        const [newest, middle, oldest] = [await write("api-key", 1, 10), await write("api-key", 2, 11), await write("api-key", 3, 12)];
+        // Every backup of this one is damaged: nothing of it may go.
+        const allBad = [await write("db-password", 1, 13), await write("db-password", 2, 14)];
+        for (const f of [newest, ...allBad]) flipOneCiphertextByte(f);
+
+        const run = await runSecretBackup(["prune", folder, "--keep-last", "1", "--yes"]);
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        assert.ok(fs.existsSync(middle), "the newest good backup survives");
+        assert.ok(fs.existsSync(newest), "the damaged one is left for a person to look at");
+        assert.ok(!fs.existsSync(oldest), "the older good backup beyond the policy goes");
+        for (const f of allBad) assert.ok(fs.existsSync(f), `${path.basename(f)} kept: db-password has no verified backup`);
+        assert.match(run.stdout, /1 removed, 0 failed, 1 kept, 3 left alone in /);
+        assert.match(run.stdout, new RegExp(`DAMAGED backups of secret api-key \\(vault prunevault\\.vault\\.azure\\.net\\): 1 of 3 do not verify \\(hash-mismatch\\); kept its newest verified backup ${escapeRegExp(pathToFileURL(middle).href)}`));
+        assert.match(run.stdout, /DAMAGED backups of secret db-password \(vault prunevault\.vault\.azure\.net\): 2 of 2 do not verify \(hash-mismatch\); NONE of its backups verifies: nothing of it was removed/);
+        assert.match(run.stdout, new RegExp(`  Backup ${escapeRegExp(pathToFileURL(newest).href)} hashes to [0-9a-f]{64}, but its name says [0-9a-f]{12}\\.\\.\\.: it changed since it was written`));
+        assert.match(run.stdout, /2 objects have damaged backups \(named above\)/);
+
+        const list = await runSecretBackup(["list", folder, "--verify", "--name", "api-key"]);
+        assert.equal(list.code, 1);
+        assert.match(list.stdout, /api-key +2 .* NO: 1 of 2 fail \(hash-mismatch\)/);
+        const verify = await runSecretBackup(["verify", middle]);
+        assert.equal(verify.code, 0, verify.stderr);
+
+        // Run again: the policy holds already; the good backup is still never counted against the damaged one.
+        const again = await pruneBackups({ destination: folder, keepLast: 1, apply: true });
+        assert.equal(again.removed.length, 0);
+        assert.deepEqual(again.damaged.map((d) => [d.name, d.verified, d.failed.length]), [["api-key", 1, 1], ["db-password", 0, 2]]);
+        assert.ok(fs.existsSync(middle));
+    });
+
     it("bad policies are usage errors naming the option", async () => {
         for (const [args, pattern] of [
-            [["prune", "x", "--keep-last", "0"], /--keep-last must be a whole number of at least 1 \(the newest backup is always kept\), got 0/],
+            [["prune", "x", "--keep-last", "0"], /--keep-last must be a whole number of at least 1 \(the newest verified backup is always kept\), got 0/],
             [["prune", "x"], /--keep-last <N> is required/],
             [["prune", "x", "--keep-last", "2", "--keep-within", "30 days"], /--keep-within "30 days" is not a duration: use a whole number and m, h, d or w, e\.g\. 30d/],
             [["prune", "--keep-last", "2"], /prune takes one destination/],

@@ -13,6 +13,7 @@ import { azureNativeConfig, certificateClientFor, credentialFor, keyClientFor, p
 import { uniqueFolder } from "../helpers/program";
 import { runSecretBackup } from "./cli-process";
 import { emulatorEnv } from "./vault-snapshot";
+import { escapeRegExp } from "./recovery-helpers";
 
 // Keys and certificates backed up by the provider (to a folder and to Blob Storage), deleted and
 // purged, then restored with restoreBackup and the secret-backup command: the same object comes
@@ -111,6 +112,8 @@ describe("restore round trips of keys and certificates, from a file and from a b
                 const restored = await restoreBackup({ from: outs.location, vaultUrl: emulator.vaults[VAULT], sha256: outs.sha256, credential: credentialFor(emulator) });
                 assert.equal(restored.kind, k.kind);
                 assert.equal(restored.secretName, name);
+                // The restored current version's id, never empty (the certificates SDK sets it only in properties).
+                assert.match(restored.id, new RegExp(`^${escapeRegExp(emulator.vaults[VAULT])}/${k.kind}s/${name}/[0-9a-f]{32}$`));
                 assert.equal(await k.read(emulator, name), before);
             });
         }
@@ -123,7 +126,7 @@ describe("restore round trips of keys and certificates, from a file and from a b
             const run = await runSecretBackup(["restore", "--from", outs.location, "--vault", emulator.vaults[VAULT]], emulatorEnv(emulator));
             assert.equal(run.code, 0, run.stderr);
             assert.match(run.stdout, new RegExp(`verified ${outs.location}: ${k.kind} backup, \\d+ bytes`));
-            assert.match(run.stdout, new RegExp(`restored ${k.kind} ${name} into ${emulator.vaults[VAULT]}`));
+            assert.match(run.stdout, new RegExp(`restored ${k.kind} ${name} into ${escapeRegExp(emulator.vaults[VAULT])} \\(${escapeRegExp(emulator.vaults[VAULT])}/${k.kind}s/${name}/[0-9a-f]{32}, request id [0-9a-f-]{36}\\)\n`));
             const again = await runSecretBackup(["restore", "--from", outs.location, "--vault", emulator.vaults[VAULT]], emulatorEnv(emulator));
             assert.equal(again.code, 1);
             assert.match(again.stderr, /Key Vault answered HTTP 409, code Conflict/);

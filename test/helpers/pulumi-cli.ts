@@ -33,13 +33,18 @@ export class CliStack {
     readonly backendDir: string;
     readonly stack: string;
 
-    /** `main` is the compiled program, relative to the repository root; `env` goes to the CLI and the provider host. */
-    constructor(readonly cli: PulumiCli, readonly project: { name: string; mainFromRepo: string; repoRoot: string }, readonly env: Record<string, string> = {}) {
+    /**
+     * `project.program` is the compiled program's absolute path, for which a `Pulumi.yaml` is
+     * written; without it the caller writes the project folder's files. `env` goes to the CLI and
+     * everything it starts.
+     */
+    constructor(readonly cli: PulumiCli, readonly project: { name: string; program?: string }, readonly env: Record<string, string> = {}) {
         this.work = uniqueFolder("cli");
         this.projectDir = path.join(this.work, "project");
         this.backendDir = path.join(this.work, "state");
         this.stack = uniqueName("st");
-        writeProject(this.projectDir, { name: project.name, main: path.relative(this.projectDir, path.join(project.repoRoot, project.mainFromRepo)) });
+        fs.mkdirSync(this.projectDir, { recursive: true });
+        if (project.program) writeProject(this.projectDir, { name: project.name, main: path.relative(this.projectDir, project.program) });
     }
 
     /** Runs `pulumi <args>` in the project folder against this stack's backend. */

@@ -5,15 +5,25 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import type { PulumiCli } from "../../scripts/harness/pulumi-cli";
-import { secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { certificateClientFor, keyClientFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 import { CliStack, cliSkipNote, emulatorEnv, requireCli, summaryCounts } from "../helpers/pulumi-cli";
 
-const ROOT_PROGRAM = { name: "keyvault-backup", mainFromRepo: "dist/program/index.js", repoRoot };
+const ROOT_PROGRAM = { name: "keyvault-backup", program: path.join(repoRoot, "dist", "program", "index.js") };
 
 /** The recorded 404 for a missing secret (../shared/reference/keyvault-behaviour.md, SecretNotFound). */
 const SECRET_NOT_FOUND = (name: string) =>
     `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.`;
+
+/** The emulator principal's id and tenant, as plaintext stack config. */
+function plainCredentials(emulator: RunningEmulator): Record<string, string> {
+    return { "azure-native:clientId": emulator.principals[0].clientId, "azure-native:tenantId": emulator.tenantId };
+}
+
+/** The emulator principal's client secret, as secret stack config. */
+function secretCredentials(emulator: RunningEmulator): Record<string, string> {
+    return { "azure-native:clientSecret": emulator.principals[0].clientSecret };
+}
 
 describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, function () {
     this.timeout(600_000);
@@ -131,5 +141,83 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
             assert.deepEqual(fs.readdirSync(folder).sort(), before);
             await stack.run(["stack", "rm", "--yes", stack.stack]);
         });
+    });
+
+    describe("a VaultBackup of secrets, keys and certificates, and a standalone backup", () => {
+        const VAULT = "clivault";
+        const SECRETS = Array.from({ length: 40 }, (_, i) => `bulk-${String(i).padStart(2, "0")}`);
+        const KEYS = ["k-rsa", "k-ec"];
+        let stack: CliStack;
+        let folder: string;
+        let soloUrn: string;
+        const filesOf = (name: string) => fs.readdirSync(folder).filter((f) => f.includes(`_${name}_`));
+
+        before(async () => {
+            const secrets = secretClientFor(emulator, VAULT);
+            for (const name of [...SECRETS, "solo-secret"]) await secrets.setSecret(name, `${name}-value-5e2f`);
+            for (const name of KEYS) await keyClientFor(emulator, VAULT).createKey(name, name === "k-ec" ? "EC" : "RSA");
+            await (await certificateClientFor(emulator, VAULT).beginCreateCertificate("c-one", { issuerName: "Self", subject: "CN=c-one" }, { intervalInMs: 50 })).pollUntilDone();
+            stack = new CliStack(cli, { name: "cli-vault", program: path.join(__dirname, "fixtures", "cli-vault-program.js") }, emulatorEnv(emulator));
+            folder = path.join(stack.work, "backups");
+            await stack.init({ ...plainCredentials(emulator), vaultUrl: emulator.vaults[VAULT], destination: folder, soloSecret: "solo-secret" }, secretCredentials(emulator));
+            soloUrn = `urn:pulumi:${stack.stack}::cli-vault::pulumi-nodejs:dynamic/keyvault:SecretBackup::solo`;
+        });
+
+        it("up --parallel 64 backs up every object once, and stack output lists them by kind", async () => {
+            const r = await stack.up(["--parallel", "64"]);
+            const out = (await stack.outputs()).objects as Record<string, Record<string, { location: string }>>;
+            for (const name of SECRETS) assert.equal(filesOf(name).length, 1, `one backup of ${name}`);
+            for (const name of [...KEYS, "c-one"]) assert.equal(filesOf(name).length, 1, `one backup of ${name}`);
+            assert.deepEqual(Object.keys(out.key).sort(), [...KEYS].sort());
+            assert.deepEqual(Object.keys(out.certificate), ["c-one"]);
+            for (const name of SECRETS) assert.ok(out.secret[name], `objects.secret has ${name}`);
+            assert.equal(summaryCounts(r.stdout).created, Object.values(out).reduce((n, byName) => n + Object.keys(byName).length, 0) + 3,
+                "every object's backup, the VaultBackup, the solo backup and the stack were created");
+        });
+
+        it("a second up --parallel 64 changes nothing", async () => {
+            const files = fs.readdirSync(folder).length;
+            await stack.up(["--parallel", "64", "--expect-no-changes"]);
+            assert.equal(fs.readdirSync(folder).length, files);
+        });
+
+        it("rotations: preview names the rotated objects and why, with no refresh; up backs up exactly those", async () => {
+            await secretClientFor(emulator, VAULT).setSecret("bulk-07", "bulk-07-rotated-8c1d");
+            await keyClientFor(emulator, VAULT).rotateKey("k-rsa");
+            const p = await stack.run(["preview", "--stack", stack.stack]);
+            const updates = [...p.stdout.matchAll(/~\s+pulumi-nodejs:dynamic\/keyvault:(\w+)\s+(\S+)\s+update/g)].map((m) => `${m[1]} ${m[2]}`).sort();
+            console.log(p.stdout);
+            assert.equal(updates.length, 2, p.stdout);
+            assert.ok(updates[0].startsWith("KeyBackup") && updates[0].includes("k-rsa"), updates[0]);
+            assert.ok(updates[1].startsWith("SecretBackup") && updates[1].includes("bulk-07"), updates[1]);
+            const r = await stack.up(["--parallel", "64"]);
+            assert.equal(summaryCounts(r.stdout).updated, 2, r.stdout);
+            assert.equal(filesOf("bulk-07").length, 2);
+            assert.equal(filesOf("k-rsa").length, 2);
+            assert.equal(filesOf("bulk-08").length, 1);
+        });
+
+        it("--target backs up only the targeted resource", async () => {
+            await secretClientFor(emulator, VAULT).setSecret("solo-secret", "solo-rotated-2b9a");
+            await secretClientFor(emulator, VAULT).setSecret("bulk-09", "bulk-09-rotated-4e7c");
+            await stack.run(["refresh", "--yes", "--skip-preview", "--target", soloUrn, "--stack", stack.stack]);
+            const r = await stack.up(["--target", soloUrn]);
+            assert.equal(summaryCounts(r.stdout).updated, 1, r.stdout);
+            assert.equal(filesOf("solo-secret").length, 2);
+            assert.equal(filesOf("bulk-09").length, 1, "an untargeted rotation waits for the next full up");
+            await stack.up();
+            assert.equal(filesOf("bulk-09").length, 2);
+        });
+    });
+
+    it("bad input fails preview, each bad property named, and writes nothing", async () => {
+        const stack = new CliStack(cli, ROOT_PROGRAM, emulatorEnv(emulator));
+        await stack.init({ ...plainCredentials(emulator), vaultUrl: "http://clivault.example", secrets: JSON.stringify(["ok-name", "bad name!"]), destination: path.join(stack.work, "backups") }, secretCredentials(emulator));
+        const r = await stack.run(["preview", "--stack", stack.stack], { allowFailure: true });
+        console.log(r.stdout, r.stderr);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stdout, /vaultUrl/);
+        assert.match(r.stdout, /secretName/);
+        assert.equal(fs.existsSync(path.join(stack.work, "backups")), false);
     });
 });

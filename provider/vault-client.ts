@@ -77,6 +77,8 @@ export interface BackupResult {
     blob: Uint8Array;
     /** Key Vault's `x-ms-request-id` of the successful call ("" if the response had none). */
     requestId: string;
+    /** The vault's clock when it answered (its `Date` header, ms since the epoch, whole seconds); undefined without one. */
+    vaultDate?: number;
 }
 
 /**
@@ -214,15 +216,18 @@ export class VaultClients {
         for (;;) {
             await this.bucket(context.vaultUrl).take();
             let requestId = "";
+            let date: string | undefined;
             try {
                 const blob = await client.backup(context.secretName, {
                     requestOptions: { timeout: this.settings.requestTimeoutMs },
                     onResponse: (response) => {
                         requestId = response.headers.get("x-ms-request-id") ?? requestId;
+                        date = response.headers.get("date") ?? date;
                     },
                 });
                 if (!blob || blob.length === 0) throw new VaultError(context, { message: "Key Vault returned an empty backup", requestId });
-                return { blob, requestId };
+                const vaultDate = date === undefined ? NaN : Date.parse(date);
+                return Number.isFinite(vaultDate) ? { blob, requestId, vaultDate } : { blob, requestId };
             } catch (error) {
                 if ((error as Error)?.name === "AbortError") throw error;
                 // A backup only reads, so asking again after a cut-off answer is safe.

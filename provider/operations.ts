@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { TokenCredential } from "@azure/identity";
 import { configValue, createCredential, credentialSettings, type ConfigSource, type CredentialSettings } from "./credentials";
-import { VaultClients, defaultVaultClientSettings, type CurrentVersion, type VaultClientSettings } from "./vault-client";
+import { VaultClients, defaultVaultClientSettings, throttlePauseMessage, type CurrentVersion, type VaultClientSettings } from "./vault-client";
 import { VaultError, managedAdvice } from "./errors";
 import { kindOfProps, type KindInfo } from "./kinds";
 import { destinationProblem, isBlobDestination, openDestination } from "./destinations";
@@ -61,7 +61,7 @@ export const PACING_CONFIG_KEY = "secret-backup:vaultOperationsPer10Seconds";
 let credentialConfig: CredentialSettings = {};
 let credential: TokenCredential | undefined;
 let vaults: VaultClients | undefined;
-let clientSettings: VaultClientSettings = defaultVaultClientSettings();
+let clientSettings: VaultClientSettings = { ...defaultVaultClientSettings(), onThrottlePause: (pause) => pulumi.log.info(throttlePauseMessage(pause)) };
 
 /**
  * Reads the `azure-native:*` credential settings and the pacing from the stack config (the
@@ -76,7 +76,12 @@ export function configure(config: ConfigSource | undefined, overrides: Partial<V
     if (raw !== undefined && !(pacing > 0 && Number.isFinite(pacing))) {
         throw new Error(`stack config ${PACING_CONFIG_KEY} must be a positive number of operations per 10 seconds, not ${JSON.stringify(raw)}`);
     }
-    clientSettings = { ...defaultVaultClientSettings(), ...(raw !== undefined ? { operationsPer10Seconds: pacing } : {}), ...overrides };
+    clientSettings = {
+        ...defaultVaultClientSettings(),
+        onThrottlePause: (pause) => pulumi.log.info(throttlePauseMessage(pause)),
+        ...(raw !== undefined ? { operationsPer10Seconds: pacing } : {}),
+        ...overrides,
+    };
     credential = undefined;
     vaults = undefined;
 }

@@ -8,6 +8,7 @@ import { newObjectBackup, type ObjectBackup, type SecretBackup } from "./resourc
 import { nameFilter, type NameFilter } from "./secret-patterns";
 import { listVaultObjects, programCredential, type ListedObject } from "./vault-listing";
 import { VaultError } from "./errors";
+import { DEFAULT_THROTTLE_BACKOFF_MS, throttlePauseMessage } from "./vault-client";
 import { KINDS, OBJECT_KINDS, isObjectKind, type KindInfo, type ObjectKind } from "./kinds";
 import { apiVersionProblem, DEFAULT_API_VERSION, normalizeApiVersion, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
 
@@ -120,7 +121,14 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
         const a = derived(args as CheckedArgs);
         const config = { get: (key: string) => pulumi.runtime.getConfig(key) };
         const credential = programCredential(config);
-        const listings = await Promise.all(a.kinds.map((k) => this.list(a, KINDS[k], credential)));
+        // One line per throttling pause of the vault, not one per kind's listing paused with it.
+        let pausedUntil = 0;
+        const onPause = (waitMs: number, attempt: number, attempts: number): void => {
+            if (Date.now() < pausedUntil) return;
+            pausedUntil = Date.now() + waitMs;
+            pulumi.log.info(throttlePauseMessage({ vaultUrl: a.vaultUrl, waitMs, attempt, attempts }), this);
+        };
+        const listings = await Promise.all(a.kinds.map((k) => this.list(a, KINDS[k], credential, onPause)));
         const byKind = emptyByKind<Record<string, ObjectBackup>>(() => ({}));
         const skippedByKind = emptyByKind<string[]>(() => []);
         const counts: string[] = [];
@@ -154,9 +162,9 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
     }
 
     /** One kind's listing; undefined (with a warning) when `kinds` was left out and the identity may not list this kind. */
-    private async list(a: DerivedArgs, kind: KindInfo, credential: ReturnType<typeof programCredential>): Promise<ListedObject[] | undefined> {
+    private async list(a: DerivedArgs, kind: KindInfo, credential: ReturnType<typeof programCredential>, onPause: (waitMs: number, attempt: number, attempts: number) => void): Promise<ListedObject[] | undefined> {
         try {
-            return await listVaultObjects(kind, a.vaultUrl, a.apiVersion, credential);
+            return await listVaultObjects(kind, a.vaultUrl, a.apiVersion, credential, DEFAULT_THROTTLE_BACKOFF_MS, onPause);
         } catch (e) {
             if (a.kindsGiven || kind.kind === "secret" || !(e instanceof VaultError) || e.facts.status !== 403) throw e;
             pulumi.log.warn(

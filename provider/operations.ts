@@ -307,10 +307,17 @@ async function takeBackup(kind: KindInfo, news: Record<string, unknown>, kept = 
     if (current?.managed) throw new Error(`${kind.resourceName}: ${managedAdvice(kind, name)}`);
     if (listedAt) await secondOver(listedAt);
     let { blob, requestId, vaultDate } = await getVaults().backup(kind, vaultUrl, name, apiVersion);
+    const inListedSecond = (date: number | undefined): boolean => listedAt !== undefined && date !== undefined && Math.floor(date / 1000) <= secondOf(listedAt);
     let tied = false;
-    if (listedAt && vaultDate !== undefined && Math.floor(vaultDate / 1000) <= secondOf(listedAt)) {
-        // The vault's clock was still in that second: this blob may lack a version made right after
-        // it. Read the version, then take the backup again (which holds it); the first blob is dropped.
+    if (inListedSecond(vaultDate)) {
+        // The vault's clock was still in that second (it runs behind this machine's): this blob may
+        // lack a version made right after it. A second later it has moved on: take the backup again.
+        await clientSettings.sleep(1000);
+        ({ blob, requestId, vaultDate } = await getVaults().backup(kind, vaultUrl, name, apiVersion));
+    }
+    if (inListedSecond(vaultDate)) {
+        // Still that second (a clock that does not move): read the version, then take the backup
+        // again, which holds it, and let ties be decided by that version id (`sameSecond`).
         current = (await versionBeforeBackup(kind, vaultUrl, name, apiVersion)) ?? current;
         ({ blob, requestId } = await getVaults().backup(kind, vaultUrl, name, apiVersion));
         tied = true;

@@ -174,7 +174,7 @@ async function tieReason(kind: KindInfo, olds: Record<string, unknown>, name: st
     try {
         current = await getVaults().currentVersion(kind, String(olds.vaultUrl), name, ((olds.apiVersion ?? "7.4") as ApiVersion));
     } catch (e) {
-        return `${same}, and its versions could not be listed to tell whether that is a new version (${(e as VaultError).message.split("\n")[0]})`;
+        return `${same}, and its versions could not be listed to tell whether that is a new version (${(e as Error).message.split("\n")[0]})`;
     }
     if (!current) return undefined;
     if (held && current.version === held) return undefined;

@@ -1,6 +1,6 @@
 /**
  * The admin endpoint on the authority server (`{adminUrl}/...`), which SDK clients never call:
- * scripted faults, latency, throttle limits and the request log, for tests and tools.
+ * scripted faults, latency, throttle limits, the vaults' clock and the request log, for tests and tools.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Faults, FaultSpec, ThrottleLimits } from "./faults";
@@ -27,6 +27,11 @@ export function handleAdmin(req: IncomingMessage, res: ServerResponse, body: Buf
         }
         if (path === "/admin/throttle" && req.method === "PUT") {
             faults.setThrottle(json() as Partial<ThrottleLimits> | false);
+            return sendJson(res, 204, undefined);
+        }
+        if (path === "/admin/clock" && req.method === "PUT") {
+            const at = (json() as { frozenAt?: number | null } | null)?.frozenAt;
+            faults.setClock(at === undefined ? NaN : at);
             return sendJson(res, 204, undefined);
         }
         if (path === "/admin/requests" && req.method === "GET") return sendJson(res, 200, log);

@@ -61,6 +61,7 @@ function parseThrottle(input: unknown): ThrottleLimits | false {
 
 /** The faults and limits of one running emulator. */
 export class Faults {
+    private frozenAt: number | undefined;
     private scripted: (FaultSpec & { count: number })[] = [];
     private latency = 0;
     private limits: ThrottleLimits | false;
@@ -92,6 +93,21 @@ export class Faults {
     setThrottle(limits: Partial<ThrottleLimits> | false): void {
         this.limits = parseThrottle(limits);
         this.windows.clear();
+    }
+
+    /**
+     * Stops the vaults' clock at `ms` (ms since the epoch; objects' `created`/`updated` and the
+     * `Date` header then read that time, so two versions can be made in one second on purpose), or
+     * lets it run with real time again (`null`).
+     */
+    setClock(ms: number | null): void {
+        if (ms !== null && !(typeof ms === "number" && Number.isFinite(ms) && ms >= 0)) throw new Error(`clock must be a non-negative number of milliseconds since the epoch, or null, got ${ms}`);
+        this.frozenAt = ms ?? undefined;
+    }
+
+    /** The vaults' time now, in ms since the epoch: the stopped clock's, else real time. */
+    now(): number {
+        return this.frozenAt ?? Date.now();
     }
 
     /** The latency added to every vault response, in ms. */

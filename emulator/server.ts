@@ -90,6 +90,8 @@ export interface FaultControls {
     clear(): void;
     setLatency(ms: number): void;
     setThrottle(limits: Partial<ThrottleLimits> | false): void;
+    /** Stops the vaults' clock at `ms` since the epoch (`null`: real time again); see `Faults.setClock`. */
+    setClock(ms: number | null): void;
 }
 
 /** A running emulator: the facts the ready line prints, plus controls and `close()`. */
@@ -203,6 +205,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
             clear: () => faults.clear(),
             setLatency: (ms) => faults.setLatency(ms),
             setThrottle: (limits) => faults.setThrottle(limits),
+            setClock: (ms) => faults.setClock(ms),
         },
         requests: () => log.map((r) => ({ ...r })),
         mintToken: (i, o) => entra.mint(state.principals[i], o),

@@ -92,7 +92,7 @@ export function vaultHandler(deps: VaultDeps, vaultName: string, baseUrl: string
         }
         if (deps.faults.latencyMs > 0) await delay(deps.faults.latencyMs);
         record.status = status;
-        sendJson(res, status, payload, { ...serviceHeaders(req, deps.region), ...extra });
+        sendJson(res, status, payload, { ...serviceHeaders(req, deps.region), date: new Date(deps.faults.now()).toUTCString(), ...extra });
     };
 }
 
@@ -135,7 +135,7 @@ async function answer(
     const vault = state.vaults[vaultName];
     authorize(vault, principal, route.permission, state.tenantId, deps.region, req.socket.remoteAddress ?? "", route.name);
     const ctx = { state: vault, baseUrl, lag: deps.lag, managedBackup: deps.managedBackup ?? state.managedBackup, certificateDelayMs: deps.certificateDelayMs };
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(deps.faults.now() / 1000);
     const settled = settleAll(ctx, now); // a certificate whose creation completed meanwhile shows up in every kind's answers
     const payload = await route.run({
         ctx,

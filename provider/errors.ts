@@ -68,9 +68,15 @@ export function throttlingSentence(waits: readonly number[] | undefined): string
         : "";
 }
 
-/** Whether Key Vault refused the call because the object is a certificate's managed key or secret. */
-export function isManagedRefusal(f: VaultErrorFacts): boolean {
-    return f.status === 403 && (/ManagedByKeyVault$/.test(f.innerCode ?? "") || /managed by Key Vault|associated with a certificate/i.test(f.message ?? ""));
+/**
+ * Whether Key Vault refused a call on an object of `kind` because the object is a certificate's
+ * managed key or secret: 403 with the kind's inner code (`managedInnerCode` of the kind table,
+ * e.g. `KeyManagedByKeyVault`), or with a message saying so (the current wordings do not all
+ * carry the inner code).
+ */
+export function isManagedRefusal(f: VaultErrorFacts, kind: KindInfo): boolean {
+    if (f.status !== 403) return false;
+    return (kind.managedInnerCode !== undefined && f.innerCode === kind.managedInnerCode) || /managed by Key Vault|associated with a certificate/i.test(f.message ?? "");
 }
 
 /** What to do about a certificate's managed key or secret `name`: back up the certificate. */
@@ -92,12 +98,16 @@ function advice(context: VaultCallContext, f: VaultErrorFacts): string {
         const action = context.operation === "list" ? kind.dataActions.list : kind.dataActions.backup;
         return `assign the identity a role with the data action ${action} on the vault (e.g. "${kind.rbacRole}"), then retry.`;
     }
-    if (isManagedRefusal(f)) return managedAdvice(kind, context.secretName);
+    if (isManagedRefusal(f, kind)) return managedAdvice(kind, context.secretName);
     if (f.status === 403 && /Disabled$/.test(inner)) {
         return `enable the ${kind.noun} "${context.secretName}" (Key Vault refused it because its current version is disabled), or remove this backup.`;
     }
     if (f.status === 403) {
         return `grant the identity the ${kind.plural} "${context.operation}" permission in the vault's access policies (or an RBAC role that includes it), then retry.`;
+    }
+    if (f.status === 404 && f.code !== kind.notFoundCode) {
+        // Key Vault names a missing object with the kind's code; a 404 without it came from something else at that URL.
+        return `the server at ${context.vaultUrl} answered 404 without Key Vault's ${kind.notFoundCode}: check that vaultUrl is the vault's own URL (https://<vault name>.vault.azure.net, as the portal's "Vault URI" shows), not another address.`;
     }
     if (f.status === 404) {
         return `check that the ${kind.noun} "${context.secretName}" exists in ${context.vaultUrl} (a deleted ${kind.noun} must be recovered first) and that ${kind.nameInput} and vaultUrl are spelled right.`;

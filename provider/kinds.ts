@@ -87,9 +87,9 @@ export interface KindInfo {
     azureNativeUri: string;
     /** The ASCII tag after the length byte of a backup blob (keys and certificates share one). */
     blobTag: string;
-    /** The Key Vault error code for a missing object, e.g. `SecretNotFound`. */
+    /** The Key Vault error code for a missing object, e.g. `SecretNotFound`: a 404 without it did not come from the vault (see `errors.ts`). */
     notFoundCode: string;
-    /** The inner error code Key Vault gives when a certificate's managed object is refused, if this kind has them. */
+    /** The inner error code Key Vault gives when a certificate's managed object is refused, if this kind has them (read by `isManagedRefusal`). */
     managedInnerCode?: string;
     /** RBAC data actions of the calls this package makes. */
     dataActions: { backup: string; restore: string; list: string };

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { TokenCredential } from "@azure/identity";
 import { configValue, createCredential, credentialSettings, type ConfigSource, type CredentialSettings } from "./credentials";
-import { VaultClients, defaultVaultClientSettings, type CurrentVersion, type VaultClientSettings } from "./vault-client";
+import { VaultClients, defaultVaultClientSettings, throttlePauseMessage, type CurrentVersion, type VaultClientSettings } from "./vault-client";
 import { VaultError, managedAdvice } from "./errors";
 import { kindOfProps, type KindInfo } from "./kinds";
 import { destinationProblem, isBlobDestination, openDestination } from "./destinations";
@@ -35,7 +35,25 @@ export type BackupOutputs = BackupInputs & {
     versionUpdatedOn: string;
     /** Set by `read` when the vault has a newer version than `version`: the next update takes a new backup. */
     newerVersion?: string;
+    /**
+     * True when the backup may have been taken in the same second (by the vault's clock) as the change
+     * `versionUpdatedOn` records: a version made later in that second has the same `updated` time,
+     * so a listing time in that second is decided by version id (see `dueReasons`, `read`). Absent otherwise.
+     */
+    sameSecond?: boolean;
 };
+
+/**
+ * How long after the end of a change's second (by this machine's clock) a backup of it starts, for
+ * a vault clock slightly ahead of this one (the vault's `Date` answer catches larger gaps).
+ */
+const CLOCK_MARGIN_MS = 250;
+
+/** Resolves once the second of `iso` (plus `CLOCK_MARGIN_MS`) is over by this machine's clock; at once for an older time. */
+function secondOver(iso: string): Promise<void> {
+    const wait = (secondOf(iso) + 1) * 1000 + CLOCK_MARGIN_MS - Date.now();
+    return wait > 0 ? new Promise((resolve) => setTimeout(resolve, Math.min(wait, 1000 + CLOCK_MARGIN_MS))) : Promise.resolve();
+}
 
 /** The stack config key that sets the per-vault pacing (operations per 10 seconds). */
 export const PACING_CONFIG_KEY = "secret-backup:vaultOperationsPer10Seconds";
@@ -43,7 +61,7 @@ export const PACING_CONFIG_KEY = "secret-backup:vaultOperationsPer10Seconds";
 let credentialConfig: CredentialSettings = {};
 let credential: TokenCredential | undefined;
 let vaults: VaultClients | undefined;
-let clientSettings: VaultClientSettings = defaultVaultClientSettings();
+let clientSettings: VaultClientSettings = { ...defaultVaultClientSettings(), onThrottlePause: (pause) => pulumi.log.info(throttlePauseMessage(pause)) };
 
 /**
  * Reads the `azure-native:*` credential settings and the pacing from the stack config (the
@@ -58,7 +76,12 @@ export function configure(config: ConfigSource | undefined, overrides: Partial<V
     if (raw !== undefined && !(pacing > 0 && Number.isFinite(pacing))) {
         throw new Error(`stack config ${PACING_CONFIG_KEY} must be a positive number of operations per 10 seconds, not ${JSON.stringify(raw)}`);
     }
-    clientSettings = { ...defaultVaultClientSettings(), ...(raw !== undefined ? { operationsPer10Seconds: pacing } : {}), ...overrides };
+    clientSettings = {
+        ...defaultVaultClientSettings(),
+        onThrottlePause: (pause) => pulumi.log.info(throttlePauseMessage(pause)),
+        ...(raw !== undefined ? { operationsPer10Seconds: pacing } : {}),
+        ...overrides,
+    };
     credential = undefined;
     vaults = undefined;
 }
@@ -97,11 +120,24 @@ export function dueReasons(olds: Record<string, unknown>, news: Record<string, u
     }
     const listed = news.sourceUpdatedOn;
     const held = heldSince(olds);
-    if (typeof listed === "string" && !isUnknown(listed) && held && Date.parse(listed) > Date.parse(held) && !keys.includes("newerVersion")) {
+    if (typeof listed === "string" && !isUnknown(listed) && held && secondOf(listed) > secondOf(held) && !keys.includes("newerVersion")) {
         keys.push("sourceUpdatedOn");
         reasons.push(`the vault lists it as changed at ${listed}, after the version the backup holds (${held}): a new version in the vault`);
     }
     return { keys, reasons };
+}
+
+/**
+ * Whether the vault's listing time (`news.sourceUpdatedOn`) falls in the same second as the time
+ * the backup in `olds` holds, where the backup may not hold every version made in that second (see
+ * `mayShareSecond`): times alone cannot tell, so `diff` decides by the object's version listing.
+ * Pure; false whenever `dueReasons` already found a reason of the vault's (a newer version).
+ */
+export function listedInHeldSecond(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
+    const listed = news.sourceUpdatedOn;
+    const held = heldSince(olds);
+    if (typeof listed !== "string" || isUnknown(listed) || !held || (typeof olds.newerVersion === "string" && olds.newerVersion)) return false;
+    return secondOf(listed) === secondOf(held) && mayShareSecond(olds);
 }
 
 /**
@@ -112,11 +148,37 @@ export function dueReasons(olds: Record<string, unknown>, news: Record<string, u
 export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ changes: boolean; replaces: string[]; changedKeys: string[] }> {
     const kind = kindOfProps(news);
     const { keys, reasons } = dueReasons(olds, news, kind);
+    const name = isUnknown(news[kind.nameInput]) ? olds[kind.nameInput] : news[kind.nameInput];
+    if (!keys.length && listedInHeldSecond(olds, news)) {
+        const tie = await tieReason(kind, olds, String(name), String(news.sourceUpdatedOn));
+        if (tie) {
+            keys.push("sourceUpdatedOn");
+            reasons.push(tie);
+        }
+    }
     if (reasons.length) {
-        const name = isUnknown(news[kind.nameInput]) ? olds[kind.nameInput] : news[kind.nameInput];
         pulumi.log.info(`${kind.resourceName} of ${kind.noun} "${String(name)}": a new backup is due: ${reasons.join("; ")}`);
     }
     return { changes: keys.length > 0, replaces: [], changedKeys: keys };
+}
+
+/**
+ * Decides a listing time in the second the backup holds by the object's version listing: the
+ * reason a backup is due when the vault's current version is not the one the backup holds (or
+ * which one it holds is not known, or the listing failed); undefined when it is the one held.
+ */
+async function tieReason(kind: KindInfo, olds: Record<string, unknown>, name: string, listed: string): Promise<string | undefined> {
+    const held = typeof olds.version === "string" ? olds.version : "";
+    const same = `the vault lists it as changed at ${listed}, the same second as the version the backup holds`;
+    let current: CurrentVersion | undefined;
+    try {
+        current = await getVaults().currentVersion(kind, String(olds.vaultUrl), name, ((olds.apiVersion ?? "7.4") as ApiVersion));
+    } catch (e) {
+        return `${same}, and its versions could not be listed to tell whether that is a new version (${(e as Error).message.split("\n")[0]})`;
+    }
+    if (!current) return undefined;
+    if (held && current.version === held) return undefined;
+    return held ? `${same}, but its current version is ${current.version}, not ${held}: a new version in the vault` : `${same}, and which version the backup holds is not known: backed up again to be sure`;
 }
 
 /** Takes the first backup. Throws, leaving nothing written, when the vault or the write fails. */
@@ -180,7 +242,10 @@ async function versionCheck(kind: KindInfo, props: Record<string, unknown>, name
     // Without a version id (a VaultBackup child, or state written before versions were recorded) the
     // version is newer if it changed after the time the backup is known to hold.
     const since = heldSince(props);
-    const rotated = held ? current.version !== held : since !== undefined && current.updatedOn !== "" && Date.parse(current.updatedOn) > Date.parse(since);
+    // In the second the backup holds, a version made after the backup has the same time: without
+    // a version id that tie cannot be told apart, so it counts as new unless the backup was surely later.
+    const later = (t: string, s: string): boolean => secondOf(t) > secondOf(s) || (secondOf(t) === secondOf(s) && mayShareSecond(props));
+    const rotated = held ? current.version !== held : since !== undefined && current.updatedOn !== "" && later(current.updatedOn, since);
     if (!rotated) return !held && typeof props.versionUpdatedOn === "string" && props.versionUpdatedOn !== "" ? { holds: current.version } : {};
     pulumi.log.warn(`${kind.noun} "${name}" in ${vaultUrl} has a new version ${current.version} since its backup (which holds ${held || "an older one"}); the next update takes a new backup`);
     return { newer: current.version };
@@ -193,6 +258,24 @@ async function versionCheck(kind: KindInfo, props: Record<string, unknown>, name
  */
 function heldSince(state: Record<string, unknown>): string | undefined {
     return [state.versionUpdatedOn, state.backedUpAt].find((t): t is string => typeof t === "string" && t !== "");
+}
+
+/** The whole second (Unix seconds) of an ISO time: Key Vault's `updated` has one-second resolution. */
+function secondOf(iso: string): number {
+    return Math.floor(Date.parse(iso) / 1000);
+}
+
+/**
+ * Whether the backup in `state` may have been taken within the second `heldSince` names, so that a
+ * version made after it in that second carries the same time: when the backup said so
+ * (`sameSecond`), or when it was not taken at least a second later by `backedUpAt` (state written
+ * before `sameSecond` existed, or without a vault time, where `heldSince` is `backedUpAt` itself).
+ */
+function mayShareSecond(state: Record<string, unknown>): boolean {
+    if (state.sameSecond === true) return true;
+    const held = heldSince(state);
+    const backedUpAt = typeof state.backedUpAt === "string" ? Date.parse(state.backedUpAt) : NaN;
+    return !held || !(backedUpAt >= (secondOf(held) + 1) * 1000);
 }
 
 /** Forgets the resource; backup files outlive it, which the log says. */
@@ -216,10 +299,29 @@ async function takeBackup(kind: KindInfo, news: Record<string, unknown>, kept = 
     // A caller that has just listed the vault (VaultBackup) passes the object's time from that
     // listing: it already tells a later rotation apart, so the per-object listing is skipped (one
     // vault call instead of two per backup); the version id is then filled in by the next refresh.
+    // Within the listed change's second, though, a version made after the backup would carry the
+    // same time, so the backup waits until that second is over (by this machine's clock, at most
+    // ~1 s, only right after a change); if the vault's `Date` says it was not, see below.
     const listedAt = typeof inputs.sourceUpdatedOn === "string" ? inputs.sourceUpdatedOn : undefined;
-    const current = listedAt ? { version: "", updatedOn: listedAt, managed: false } : await versionBeforeBackup(kind, vaultUrl, name, apiVersion);
+    let current = listedAt ? { version: "", updatedOn: listedAt, managed: false } : await versionBeforeBackup(kind, vaultUrl, name, apiVersion);
     if (current?.managed) throw new Error(`${kind.resourceName}: ${managedAdvice(kind, name)}`);
-    const { blob, requestId } = await getVaults().backup(kind, vaultUrl, name, apiVersion);
+    if (listedAt) await secondOver(listedAt);
+    let { blob, requestId, vaultDate } = await getVaults().backup(kind, vaultUrl, name, apiVersion);
+    const inListedSecond = (date: number | undefined): boolean => listedAt !== undefined && date !== undefined && Math.floor(date / 1000) <= secondOf(listedAt);
+    let tied = false;
+    if (inListedSecond(vaultDate)) {
+        // The vault's clock was still in that second (it runs behind this machine's): this blob may
+        // lack a version made right after it. A second later it has moved on: take the backup again.
+        await clientSettings.sleep(1000);
+        ({ blob, requestId, vaultDate } = await getVaults().backup(kind, vaultUrl, name, apiVersion));
+    }
+    if (inListedSecond(vaultDate)) {
+        // Still that second (a clock that does not move): read the version, then take the backup
+        // again, which holds it, and let ties be decided by that version id (`sameSecond`).
+        current = (await versionBeforeBackup(kind, vaultUrl, name, apiVersion)) ?? current;
+        ({ blob, requestId } = await getVaults().backup(kind, vaultUrl, name, apiVersion));
+        tied = true;
+    }
     const record = { vaultUrl, secretName: name, kind: kind.kind, backedUpAt: new Date().toISOString(), sha256: sha256Hex(blob), sizeBytes: blob.length };
     let location: string;
     try {
@@ -235,6 +337,7 @@ async function takeBackup(kind: KindInfo, news: Record<string, unknown>, kept = 
     return {
         ...(inputs as BackupInputs), triggers: plainJson(inputs.triggers as unknown[]), backedUpAt, sha256, sizeBytes, location, requestId,
         version: current?.version ?? "", versionUpdatedOn: current?.updatedOn ?? "",
+        ...(tied ? { sameSecond: true } : {}),
     };
 }
 

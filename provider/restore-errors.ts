@@ -27,7 +27,7 @@ export function restoreFailure(e: unknown, location: string, vaultUrl: string, t
     const f = factsFromError(e);
     const said = f.message ? `: ${f.message}` : "";
     const waits = f.status === 429 ? throttlingSentence(throttledBackoffMs) : "";
-    const msg = `Restore of ${location} into ${vaultUrl} failed: ${f.status !== undefined ? "Key Vault answered " : ""}${factsList(f)}${said}${waits}\nWhat to do: ${isManagedRefusal(f) ? managedRestoreAdvice(kind) : advice(kind, f.status, f.code, f.innerCode)}`;
+    const msg = `Restore of ${location} into ${vaultUrl} failed: ${f.status !== undefined ? "Key Vault answered " : ""}${factsList(f)}${said}${waits}\nWhat to do: ${isManagedRefusal(f, kind) ? managedRestoreAdvice(kind) : advice(kind, f.status, f.code, f.innerCode)}`;
     return new RestoreError(msg, f.status, f.code, f.requestId);
 }
 

@@ -8,6 +8,7 @@ import { newObjectBackup, type ObjectBackup, type SecretBackup } from "./resourc
 import { nameFilter, type NameFilter } from "./secret-patterns";
 import { listVaultObjects, programCredential, type ListedObject } from "./vault-listing";
 import { VaultError } from "./errors";
+import { DEFAULT_THROTTLE_BACKOFF_MS, throttlePauseMessage } from "./vault-client";
 import { KINDS, OBJECT_KINDS, isObjectKind, type KindInfo, type ObjectKind } from "./kinds";
 import { apiVersionProblem, DEFAULT_API_VERSION, normalizeApiVersion, normalizeVaultUrl, vaultUrlProblem, type ApiVersion } from "./validate";
 
@@ -120,7 +121,14 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
         const a = derived(args as CheckedArgs);
         const config = { get: (key: string) => pulumi.runtime.getConfig(key) };
         const credential = programCredential(config);
-        const listings = await Promise.all(a.kinds.map((k) => this.list(a, KINDS[k], credential)));
+        // One line per throttling pause of the vault, not one per kind's listing paused with it.
+        let pausedUntil = 0;
+        const onPause = (waitMs: number, attempt: number, attempts: number): void => {
+            if (Date.now() < pausedUntil) return;
+            pausedUntil = Date.now() + waitMs;
+            pulumi.log.info(throttlePauseMessage({ vaultUrl: a.vaultUrl, waitMs, attempt, attempts }), this);
+        };
+        const listings = await Promise.all(a.kinds.map((k) => this.list(a, KINDS[k], credential, onPause)));
         const byKind = emptyByKind<Record<string, ObjectBackup>>(() => ({}));
         const skippedByKind = emptyByKind<string[]>(() => []);
         const counts: string[] = [];
@@ -141,7 +149,7 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
             counts.push(`${listed.length} ${listed.length === 1 ? kind.noun : kind.plural}`);
             chosenCount += Object.keys(byKind[kindName]).length;
         }
-        this.report(a, counts, chosenCount, managed, skippedByKind, listings);
+        this.report(a, counts, chosenCount, managed, skippedByKind, listings, a.kinds.flatMap((k) => Object.values(byKind[k])));
         const objects = objectsOutput(byKind);
         this.registerOutputs({
             secretNames: Object.keys(byKind.secret),
@@ -154,9 +162,9 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
     }
 
     /** One kind's listing; undefined (with a warning) when `kinds` was left out and the identity may not list this kind. */
-    private async list(a: DerivedArgs, kind: KindInfo, credential: ReturnType<typeof programCredential>): Promise<ListedObject[] | undefined> {
+    private async list(a: DerivedArgs, kind: KindInfo, credential: ReturnType<typeof programCredential>, onPause: (waitMs: number, attempt: number, attempts: number) => void): Promise<ListedObject[] | undefined> {
         try {
-            return await listVaultObjects(kind, a.vaultUrl, a.apiVersion, credential);
+            return await listVaultObjects(kind, a.vaultUrl, a.apiVersion, credential, DEFAULT_THROTTLE_BACKOFF_MS, onPause);
         } catch (e) {
             if (a.kindsGiven || kind.kind === "secret" || !(e instanceof VaultError) || e.facts.status !== 403) throw e;
             pulumi.log.warn(
@@ -168,10 +176,14 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
         }
     }
 
-    private report(a: DerivedArgs, counts: string[], chosen: number, managed: number, skipped: Record<ObjectKind, string[]>, listings: Array<ListedObject[] | undefined>): void {
-        // A preview takes no backup: say what is planned, not what was done.
-        const plan = pulumi.runtime.isDryRun() ? `${chosen} to back up when new or changed (a preview takes no backup)` : `${chosen} kept backed up (each backed up when new or changed)`;
-        pulumi.log.info(`${a.vaultUrl}: listed ${counts.join(", ") || "nothing"}; ${plan}`, this);
+    private report(a: DerivedArgs, counts: string[], chosen: number, managed: number, skipped: Record<ObjectKind, string[]>, listings: Array<ListedObject[] | undefined>, children: ObjectBackup[]): void {
+        const listed = `${a.vaultUrl}: listed ${counts.join(", ") || "nothing"}`;
+        if (pulumi.runtime.isDryRun()) {
+            // A preview takes no backup: say what is planned, once the engine has said which backups change.
+            void previewPlan(children).then((plan) => pulumi.log.info(`${listed}; ${plan} (a preview takes no backup)`, this));
+        } else {
+            pulumi.log.info(`${listed}; ${chosen} kept backed up (each backed up when new or changed)`, this);
+        }
         if (managed) {
             pulumi.log.info(`${managed} managed ${managed === 1 ? "key or secret" : "keys and secrets"} skipped: each belongs to a certificate, whose backup holds it`, this);
         }
@@ -182,6 +194,26 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
         const unmatched = a.unmatchedIncludes(listings);
         if (unmatched.length) pulumi.log.warn(`include patterns that match nothing in ${a.vaultUrl}: ${unmatched.join(", ")}`, this);
     }
+}
+
+/**
+ * What a preview plans for the backups `children`, as the engine answered their registrations: a
+ * new backup (no id yet) is due as new; one with an id whose `sha256` is not known is due because
+ * its provider's diff found a change (its own log line says which: a new version in the vault, a
+ * changed input, a stored backup gone); one with both known is unchanged. E.g. `2 due (1 new, 1
+ * changed: each one's line says why), 3 unchanged`.
+ */
+async function previewPlan(children: ObjectBackup[]): Promise<string> {
+    const states = await Promise.all(children.map(async (c) => ((await isKnown(c.id)) ? ((await isKnown(c.sha256)) ? "unchanged" : "changed") : "new")));
+    const count = (s: string): number => states.filter((x) => x === s).length;
+    const [created, changed, unchanged] = [count("new"), count("changed"), count("unchanged")];
+    const why = [created ? `${created} new` : "", changed ? `${changed} changed: ${changed === 1 ? "its" : "each one's"} line says why` : ""].filter(Boolean).join(", ");
+    return `${created + changed} due${why ? ` (${why})` : ""}, ${unchanged} unchanged`;
+}
+
+/** Whether `o` has a value in this run (false for what a preview cannot know yet). Reads the SDK's own `isKnown`; an Output without one counts as known. */
+function isKnown(o: pulumi.Output<unknown>): Promise<boolean> {
+    return (o as unknown as { isKnown?: Promise<boolean> }).isKnown ?? Promise.resolve(true);
 }
 
 /**

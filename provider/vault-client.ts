@@ -21,6 +21,28 @@ export interface VaultClientSettings {
     retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
     /** How long one Backup Secret call may wait for the vault's answer, in ms; without it a silent vault hangs `pulumi up`. */
     requestTimeoutMs: number;
+    /**
+     * Told once per pause of a vault after a 429 (see `VaultClients`): calls of one vault that are
+     * throttled together share one report. Default: none (the provider logs it).
+     */
+    onThrottlePause?: (pause: ThrottlePause) => void;
+}
+
+/** One pause after Key Vault answered 429: which vault, how long, and which attempt comes next. */
+export interface ThrottlePause {
+    vaultUrl: string;
+    /** How long the wait is, in ms. */
+    waitMs: number;
+    /** The attempt that follows the wait (2 after the first 429). */
+    attempt: number;
+    /** How many attempts there are in all (the first and one per wait of the schedule). */
+    attempts: number;
+}
+
+/** The one line a throttling pause is reported with: the vault, the wait and the attempt that follows. */
+export function throttlePauseMessage(p: ThrottlePause): string {
+    const seconds = p.waitMs % 1000 === 0 ? `${p.waitMs / 1000} s` : `${(p.waitMs / 1000).toFixed(1)} s`;
+    return `${p.vaultUrl}: Key Vault is throttling requests (429); waiting ${seconds} before attempt ${p.attempt} of ${p.attempts}`;
 }
 
 /** Default wait for one Backup Secret answer: generous for a 500-version secret, finite for a vault that never answers. */
@@ -41,14 +63,20 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
 export async function retryWhileThrottled<T>(
     attempt: () => Promise<T>,
     backoffMs: readonly number[],
-    options: { sleep?: (ms: number) => Promise<void>; statusOf?: (error: unknown) => number | undefined } = {},
+    options: {
+        sleep?: (ms: number) => Promise<void>;
+        statusOf?: (error: unknown) => number | undefined;
+        /** Called before each wait with the wait and the attempt that follows it (2, 3, ...) of `backoffMs.length + 1`. */
+        onPause?: (waitMs: number, attempt: number, attempts: number) => void;
+    } = {},
 ): Promise<T> {
-    const { sleep = realSleep, statusOf = (e: unknown) => factsFromError(e).status } = options;
+    const { sleep = realSleep, statusOf = (e: unknown) => factsFromError(e).status, onPause } = options;
     for (let tries = 0; ; tries++) {
         try {
             return await attempt();
         } catch (error) {
             if (statusOf(error) !== 429 || tries >= backoffMs.length) throw error;
+            onPause?.(backoffMs[tries], tries + 2, backoffMs.length + 1);
             await sleep(backoffMs[tries]);
         }
     }
@@ -77,6 +105,8 @@ export interface BackupResult {
     blob: Uint8Array;
     /** Key Vault's `x-ms-request-id` of the successful call ("" if the response had none). */
     requestId: string;
+    /** The vault's clock when it answered (its `Date` header, ms since the epoch, whole seconds); undefined without one. */
+    vaultDate?: number;
 }
 
 /**
@@ -146,6 +176,8 @@ export class VaultClients {
     private readonly buckets = new Map<string, TokenBucket>();
     /** Per client, the first call: the SDK learns the bearer challenge from it. */
     private readonly firstCalls = new Map<KindClient, Promise<unknown>>();
+    /** Per vault, until when the last reported throttling pause lasts (ms since the epoch). */
+    private readonly pausedUntil = new Map<string, number>();
 
     constructor(private readonly credential: () => TokenCredential, private readonly settings: VaultClientSettings = defaultVaultClientSettings()) {}
 
@@ -197,7 +229,7 @@ export class VaultClients {
         const schedule = this.settings.throttleBackoffMs;
         const cuts = { spent: 0 };
         try {
-            return await retryWhileThrottled(() => attempt(cuts), schedule, { sleep: this.settings.sleep });
+            return await retryWhileThrottled(() => attempt(cuts), schedule, { sleep: this.settings.sleep, onPause: (waitMs, n, of) => this.paused(context.vaultUrl, waitMs, n, of) });
         } catch (error) {
             if (error instanceof VaultError) throw error;
             if ((error as Error)?.name === "AbortError") {
@@ -214,15 +246,18 @@ export class VaultClients {
         for (;;) {
             await this.bucket(context.vaultUrl).take();
             let requestId = "";
+            let date: string | undefined;
             try {
                 const blob = await client.backup(context.secretName, {
                     requestOptions: { timeout: this.settings.requestTimeoutMs },
                     onResponse: (response) => {
                         requestId = response.headers.get("x-ms-request-id") ?? requestId;
+                        date = response.headers.get("date") ?? date;
                     },
                 });
                 if (!blob || blob.length === 0) throw new VaultError(context, { message: "Key Vault returned an empty backup", requestId });
-                return { blob, requestId };
+                const vaultDate = date === undefined ? NaN : Date.parse(date);
+                return Number.isFinite(vaultDate) ? { blob, requestId, vaultDate } : { blob, requestId };
             } catch (error) {
                 if ((error as Error)?.name === "AbortError") throw error;
                 // A backup only reads, so asking again after a cut-off answer is safe.
@@ -233,6 +268,17 @@ export class VaultClients {
                 throw error;
             }
         }
+    }
+
+    /**
+     * Reports a pause of `vaultUrl` unless it starts while a reported one is still running: calls of
+     * one vault throttled together (a burst of backups) pause together, and that is one line, not one per call.
+     */
+    private paused(vaultUrl: string, waitMs: number, attempt: number, attempts: number): void {
+        const now = Date.now();
+        if (now < (this.pausedUntil.get(vaultUrl) ?? 0)) return;
+        this.pausedUntil.set(vaultUrl, now + waitMs);
+        this.settings.onThrottlePause?.({ vaultUrl, waitMs, attempt, attempts });
     }
 
     private client(kind: KindInfo, vaultUrl: string, apiVersion: ApiVersion): KindClient {

@@ -26,7 +26,8 @@ export type ListedSecret = ListedObject;
 
 /**
  * The vault's objects of `kind` (not the deleted ones), sorted by name. A 429 (Key Vault sends no
- * Retry-After, so the SDK does not retry it) restarts the listing after 1, 2, 4, 8, 16 s. Throws
+ * Retry-After, so the SDK does not retry it) restarts the listing after 1, 2, 4, 8, 16 s, calling
+ * `onPause` before each wait (the wait, the attempt that follows, the number of attempts). Throws
  * `VaultError` (operation `list`) with Key Vault's facts and what to do, e.g. for a 403 without
  * the `list` permission.
  */
@@ -36,6 +37,7 @@ export async function listVaultObjects(
     apiVersion: ApiVersion,
     credential: TokenCredential,
     backoffMs: number[] = DEFAULT_THROTTLE_BACKOFF_MS,
+    onPause?: (waitMs: number, attempt: number, attempts: number) => void,
 ): Promise<ListedObject[]> {
     const client = kind.client(vaultUrl, credential, {
         serviceVersion: apiVersion,
@@ -49,7 +51,7 @@ export async function listVaultObjects(
     };
     const statusOf = (e: unknown) => (e instanceof VaultError ? e.facts.status : undefined);
     try {
-        const objects = await retryWhileThrottled(listing, backoffMs, { statusOf });
+        const objects = await retryWhileThrottled(listing, backoffMs, { statusOf, onPause });
         return objects.sort((a, b) => a.name.localeCompare(b.name));
     } catch (e) {
         if (e instanceof VaultError && e.facts.status === 429) throw new VaultError(context, { ...e.facts, throttledBackoffMs: backoffMs });

@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { loadOrCreateCa } from "../emulator/tls";
-import { DEMO_SECRETS, demoPaths, demoRoot } from "./demo/settings";
+import { DEMO_SECRETS, demoPaths, demoRoot, demoRootProblem } from "./demo/settings";
 
 const projectRoot = path.resolve(__dirname, "..", "..");
 
@@ -26,6 +26,9 @@ async function main(): Promise<void> {
     const unknown = rotate.filter((s) => !DEMO_SECRETS.includes(s));
     if (unknown.length) throw new Error(`--rotate: no demo secret named ${unknown.join(", ")} (there are ${DEMO_SECRETS.join(", ")})`);
     const paths = demoPaths(demoRoot(projectRoot));
+    // Before --reset too: a DEMO_DIR naming a file must not remove it.
+    const problem = demoRootProblem(paths.root);
+    if (problem) throw new Error(problem);
     if (values.reset) fs.rmSync(paths.root, { recursive: true, force: true });
     const ca = await loadOrCreateCa(paths.ca);
     const child = spawnSync(process.execPath, [path.join(__dirname, "demo", "main.js"), ...rotate], {

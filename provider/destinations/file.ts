@@ -146,7 +146,11 @@ async function nearestFolderProblem(folder: string): Promise<string | undefined>
             if (pseudo) return `"${dir}" is on ${pseudo}, a pseudo file system that cannot hold backup files; choose a folder on a disk`;
             try {
                 await fsp.access(dir, fsc.W_OK | fsc.X_OK);
-            } catch {
+            } catch (error) {
+                // Root may write anywhere, except on a file system mounted read-only.
+                if ((error as NodeJS.ErrnoException).code === "EROFS") {
+                    return `the folder "${dir}" is on a read-only file system (EROFS); choose a folder on a writable disk, or mount this one read-write`;
+                }
                 return `the folder "${dir}" is not writable by this user`;
             }
             return undefined;

@@ -4,6 +4,7 @@
  * their metadata. No backup is opened here; `verifyStored` reads one when asked. Shared by
  * `listBackups`, `restoreVault` and `pruneBackups`.
  */
+import * as fs from "node:fs";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -124,6 +125,14 @@ export function sameVault(host: string, vaultFilter: string): boolean {
     return vaultHostKey(vaultFilter) === host.toLowerCase();
 }
 
+function isFile(p: string): boolean {
+    try {
+        return fs.statSync(p).isFile();
+    } catch {
+        return false;
+    }
+}
+
 async function folderCatalog(destination: string): Promise<Catalog> {
     const folder = folderPath(destination);
     let names: string[];
@@ -134,7 +143,9 @@ async function folderCatalog(destination: string): Promise<Catalog> {
         throw new BackupVerificationError(
             code === "ENOENT" ? "missing" : "unreadable",
             pathToFileURL(folder).href,
-            code === "ENOENT" ? `The folder ${folder} does not exist: check the path (the destination of the backups).` : `The folder ${folder} cannot be read: ${code ?? (e as Error).message}.`,
+            code === "ENOENT" ? `The folder ${folder} does not exist: check the path (the destination of the backups).`
+                : code === "ENOTDIR" ? `${folder} is not a folder (${isFile(folder) ? "it is a file" : "a part of its path is a file"}): give the folder or container the backups were written to (a destination), not a backup file.`
+                : `The folder ${folder} cannot be read: ${code ?? (e as Error).message}.`,
         );
     }
     const backups: StoredBackup[] = [];

@@ -39,6 +39,23 @@ export function demoRoot(projectRoot: string): string {
 }
 
 /**
+ * Why the demo cannot keep its state in `root` (from `demoRoot`), naming `DEMO_DIR` when it came
+ * from there; undefined when `root` is a folder or can be made (its nearest existing part is one).
+ */
+export function demoRootProblem(root: string): string | undefined {
+    for (let dir = root; ; dir = path.dirname(dir)) {
+        const stat = fs.statSync(dir, { throwIfNoEntry: false });
+        if (stat) {
+            if (stat.isDirectory()) return undefined;
+            const what = dir === root ? `"${root}" is a file, not a folder` : `"${dir}", a part of "${root}", is a file, not a folder`;
+            const input = process.env.DEMO_DIR ? `DEMO_DIR=${process.env.DEMO_DIR}: ` : "";
+            return `${input}${what}; the demo keeps its vault, backups and stack there. Set DEMO_DIR to a folder (made if missing), or leave it unset to use .demo in the project.`;
+        }
+        if (path.dirname(dir) === dir) return undefined;
+    }
+}
+
+/**
  * The `destination` the demo's stack config gives for the `backups` folder: `./<path>` relative to
  * the project when the folder is inside it (what earlier demo stacks hold, so their backups stay
  * unchanged), else the absolute path, since a destination may not climb out with `..`.

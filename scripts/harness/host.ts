@@ -11,7 +11,10 @@ import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import { PluginInfo } from "@pulumi/pulumi/proto/plugin_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { PropertyMap, fromStruct, toStruct } from "./wire";
-import { signalGroup, trackGroup, untrackGroup } from "./process-group";
+import { PARENT_PID_ENV, signalGroup, trackGroup, untrackGroup } from "./process-group";
+
+/** Preloaded into the host: it exits when this process is gone (see parent-watch.ts). */
+const PARENT_WATCH = path.join(__dirname, "parent-watch.js");
 
 /** How to start a host. */
 export interface HostOptions {
@@ -81,7 +84,7 @@ export class ProviderHost {
 
     /** Spawns the host in its own process group and connects once it prints its port. */
     static async start(options: HostOptions): Promise<ProviderHost> {
-        const child = spawn(process.execPath, [hostEntryPoint(options.projectRoot), "127.0.0.1:1"], {
+        const child = spawn(process.execPath, ["--require", PARENT_WATCH, hostEntryPoint(options.projectRoot), "127.0.0.1:1"], {
             cwd: options.projectRoot,
             detached: true,
             stdio: ["ignore", "pipe", "pipe"],
@@ -90,6 +93,7 @@ export class ProviderHost {
                 ...options.env,
                 PULUMI_NODEJS_PROJECT: options.project,
                 PULUMI_CONFIG: JSON.stringify(options.config ?? {}),
+                [PARENT_PID_ENV]: String(process.pid),
             },
         });
         const host = new ProviderHost(child);

@@ -13,6 +13,9 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
     }
 }
 
+/** The environment variable through which a detached child learns the pid it must not outlive (see parent-watch.ts). */
+export const PARENT_PID_ENV = "PULUMI_HARNESS_PARENT_PID";
+
 const liveGroups = new Set<number>();
 const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 /** The shell's convention: 128 + the signal's number. */

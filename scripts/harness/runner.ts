@@ -13,7 +13,7 @@ import { spawn, ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import type { Diagnostic } from "./monitor";
 import type { Program } from "./program";
-import { signalGroup, trackGroup, untrackGroup } from "./process-group";
+import { PARENT_PID_ENV, signalGroup, trackGroup, untrackGroup } from "./process-group";
 
 /** What the language host is told about the run. */
 export interface RunnerOptions {
@@ -49,6 +49,8 @@ export interface RunnerOutcome {
 
 /** Preloaded into the runner: see inspect-guard.ts (a Node 20.20 bug that hangs a program failing inside an `apply`). */
 const INSPECT_GUARD = path.join(__dirname, "inspect-guard.js");
+/** Preloaded into the runner: it exits when this process is gone (see parent-watch.ts). */
+const PARENT_WATCH = path.join(__dirname, "parent-watch.js");
 
 /** cmd/run's exit code after it logged a user-actionable error through the engine (`nodeJSProcessExitedAfterLoggingUserActionableMessage`). */
 export const EXIT_LOGGED_ERROR = 32;
@@ -77,6 +79,7 @@ function startProcess(program: string, o: RunnerOptions): RunningProgram {
     // same values in the environment, as the issue's contract and settings.js read them.
     const args = [
         "--require", INSPECT_GUARD,
+        "--require", PARENT_WATCH,
         runnerEntryPoint(o.cwd),
         `--monitor=${o.monitorAddress}`,
         `--engine=${o.engineAddress}`,
@@ -106,6 +109,7 @@ function startProcess(program: string, o: RunnerOptions): RunningProgram {
             PULUMI_NODEJS_ORGANIZATION: o.organization ?? "organization",
             PULUMI_CONFIG: JSON.stringify(o.config),
             PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(o.secretKeys ?? []),
+            [PARENT_PID_ENV]: String(process.pid),
         },
     });
     const out: string[] = [];

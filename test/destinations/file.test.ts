@@ -174,6 +174,20 @@ describe("file destination", () => {
         fs.chmodSync(readonly, 0o700);
     });
 
+    it("folderProblem: a folder on a read-only file system is refused as such, not as unwritable by this user (root too)", async () => {
+        const mounted = path.join(root, "ro-mount");
+        fs.mkdirSync(mounted, { recursive: true });
+        // A read-only mount needs privileges this machine may not give; the kernel's answer to the access check on one is EROFS.
+        const access = fs.promises.access.bind(fs.promises);
+        sinon.stub(fs.promises, "access").callsFake(async (p, m) => {
+            if (String(p) === mounted) throw Object.assign(new Error(`EROFS: read-only file system, access '${mounted}'`), { code: "EROFS" });
+            return access(p, m);
+        });
+        const reason = await folderProblem(path.join(mounted, "backups"));
+        assert.equal(reason, `the folder "${mounted}" is on a read-only file system (EROFS); choose a folder on a writable disk, or mount this one read-write`);
+        assert.doesNotMatch(reason ?? "", /not writable by this user/);
+    });
+
     it("folderProblem: a file:// URL carrying a password is refused without echoing the password", async () => {
         const reason = await folderProblem("file://backup-user:pw-7f3kq9@otherhost/backups");
         assert.match(reason ?? "", /is not a usable path/);

@@ -68,6 +68,23 @@ describe("npm run demo", function () {
         assert.deepEqual(processesMarked(mark), []);
     });
 
+    it("DEMO_DIR naming a file (even with --reset) fails with a message naming DEMO_DIR and what to do, not a raw ENOTDIR, and leaves the file alone", async () => {
+        const folder = uniqueFolder("demo-file");
+        fs.mkdirSync(folder, { recursive: true });
+        const file = path.join(folder, "not-a-folder.txt");
+        fs.writeFileSync(file, "keep me");
+        for (const args of [[], ["--reset"]]) {
+            const failed = await run(process.execPath, [demo, ...args], { cwd: repoRoot, env: { ...process.env, DEMO_DIR: file } }).then(
+                () => assert.fail("the demo succeeded with DEMO_DIR naming a file"),
+                (e: { code: number; stderr: string }) => e,
+            );
+            assert.equal(failed.code, 1);
+            assert.equal(failed.stderr.trim(), `demo failed: DEMO_DIR=${file}: "${file}" is a file, not a folder; the demo keeps its vault, backups and stack there. ` +
+                "Set DEMO_DIR to a folder (made if missing), or leave it unset to use .demo in the project.");
+            assert.equal(fs.readFileSync(file, "utf8"), "keep me");
+        }
+    });
+
     it("keeps its state in a DEMO_DIR outside the repository: backups land there and the restore check passes", async () => {
         const outside = fs.mkdtempSync(path.join(os.tmpdir(), "demo-outside-"));
         try {

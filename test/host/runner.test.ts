@@ -8,6 +8,7 @@ import { azureNativeConfig, startTestEmulator, uniqueName } from "../helpers/emu
 import { LocalEngine, OperationResult, childPids, dynamicOps, waitFor, waitGone } from "../helpers/host";
 import { uniqueFolder } from "../helpers/program";
 import { repoRoot } from "../helpers/paths";
+import { signalGroup } from "../../scripts/harness/process-group";
 
 // Programs run as `pulumi up` runs them: `@pulumi/pulumi/cmd/run` in its own process, talking gRPC
 // to the harness's ResourceMonitor and Engine (fixtures/runner-program.ts picks a mode from config).
@@ -161,6 +162,26 @@ describe("program runner (cmd/run against the harness's ResourceMonitor)", funct
             }
         });
     }
+
+    it("kill -9 of a process running a program (no chance to clean up) leaves neither the provider host nor the program runner behind", async () => {
+        const folder = uniqueFolder("runner-sigkill");
+        const driver = spawn(process.execPath, [path.join(__dirname, "fixtures", "hang-driver.js"), repoRoot, folder], { stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        driver.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+        const exited = new Promise<NodeJS.Signals | null>((resolve) => driver.once("exit", (_code, signal) => resolve(signal)));
+        let children: number[] = [];
+        try {
+            await waitFor("the hanging program's note", () => fs.existsSync(folder) && fs.readdirSync(folder).length > 0, 60_000);
+            children = childPids(driver.pid!, "node_modules/@pulumi/pulumi/cmd/");
+            assert.equal(children.length, 2, `host and runner expected, found ${children.length}\n${stderr}`);
+            driver.kill("SIGKILL");
+            assert.equal(await exited, "SIGKILL");
+            for (const pid of children) await waitGone(pid, 5000);
+        } finally {
+            driver.kill("SIGKILL");
+            for (const pid of children) signalGroup(pid, "SIGKILL");
+        }
+    });
 });
 
 describe("VaultBackup through the real program runner", function () {

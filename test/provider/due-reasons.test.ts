@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { dueReasons } from "../../provider/operations";
+import { dueReasons, listedInHeldSecond } from "../../provider/operations";
 
 // When a new backup is due, from state and new inputs alone (no vault): what `diff` decides and logs.
 describe("dueReasons: when a new backup is due, and why", () => {
@@ -35,5 +35,15 @@ describe("dueReasons: when a new backup is due, and why", () => {
     it("works on a key backup's names (keyName, keyVersion)", () => {
         const key = { vaultUrl: "https://myvault.vault.azure.net", keyName: "k", destination: "./b", keyVersion: "", triggers: [], apiVersion: "7.4" };
         assert.deepEqual(dueReasons({ ...key, backedUpAt: upgraded.backedUpAt }, { ...key, keyVersion: "v9" }).keys, ["keyVersion"]);
+    });
+
+    it("a listing time in the second the backup holds is left to the version listing only when the backup may share that second", () => {
+        const tie = { ...inputs, sourceUpdatedOn: "2026-11-30T09:59:59.000Z" };
+        assert.equal(listedInHeldSecond(current, tie), false, "backed up a second later: nothing made in that second is missing");
+        assert.equal(listedInHeldSecond({ ...current, sameSecond: true }, tie), true);
+        assert.equal(listedInHeldSecond({ ...current, backedUpAt: "2026-11-30T09:59:59.800Z" }, tie), true, "state from before sameSecond: told by backedUpAt");
+        assert.equal(listedInHeldSecond(upgraded, { ...inputs, sourceUpdatedOn: "2026-11-30T10:00:00.000Z" }), true, "no vault time: the backup's own second");
+        assert.equal(listedInHeldSecond({ ...current, sameSecond: true }, { ...inputs, sourceUpdatedOn: "2026-11-30T09:59:58.000Z" }), false);
+        assert.deepEqual(dueReasons({ ...current, sameSecond: true }, tie), { keys: [], reasons: [] }, "the time alone says nothing is due");
     });
 });

@@ -75,4 +75,20 @@ describe("Key Vault error messages", () => {
         const message = formatVaultError(key, { status: 403, code: "Forbidden", innerCode: "KeyManagedByKeyVault", message: "Operation \"delete\" is not allowed as this object's lifetime is managed by Key Vault." });
         assert.match(message, /What to do: "tls" is the key Key Vault keeps for the certificate "tls": .* Back up the certificate instead \(CertificateBackup with certificateName "tls"/);
     });
+
+    it("a 404 without the kind's not-found code (something other than the vault at vaultUrl) says to check vaultUrl, not that the object exists", () => {
+        const key = { operation: "backup", vaultUrl: "https://myvault.example.com", secretName: "signing", kind: "key" as const };
+        const message = formatVaultError(key, { status: 404, message: "Not Found" });
+        assert.match(message, /^backup of key "signing" in vault https:\/\/myvault\.example\.com failed \(HTTP 404.*\): Not Found\nWhat to do: the server at https:\/\/myvault\.example\.com answered 404 without Key Vault's KeyNotFound: check that vaultUrl is the vault's own URL/);
+        assert.doesNotMatch(message, /check that the key "signing" exists/);
+        // Key Vault's own 404 for a missing key (keys-certificates-behaviour.md) keeps its advice.
+        assert.match(formatVaultError(key, { status: 404, code: "KeyNotFound" }), /check that the key "signing" exists/);
+    });
+
+    it("a 403 with the kind's managed inner code alone (no telling message) still says to back up the certificate; another kind's code does not", () => {
+        const secret = { operation: "backup", vaultUrl: "https://myvault.vault.azure.net", secretName: "tls", kind: "secret" as const };
+        assert.match(formatVaultError(secret, { status: 403, code: "Forbidden", innerCode: "SecretManagedByKeyVault", message: "service text" }), /What to do: "tls" is the secret Key Vault keeps for the certificate "tls"/);
+        const cert = { ...secret, kind: "certificate" as const };
+        assert.match(formatVaultError(cert, { status: 403, code: "Forbidden", innerCode: "AccessDenied", message: "service text" }), /What to do: grant the identity the certificates "backup" permission/);
+    });
 });

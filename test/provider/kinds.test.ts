@@ -25,4 +25,14 @@ describe("the object kind table (provider/kinds.ts)", () => {
         assert.deepEqual(kindsWithTag("AzureKeyVaultKeyBackupV1.microsoft.com").map((k) => k.kind), ["key", "certificate"]);
         assert.deepEqual(kindsWithTag("AzureKeyVaultSecretBackupV1.microsoft.com").map((k) => k.kind), ["secret"]);
     });
+
+    it("each row's not-found code and managed inner code are Key Vault's recorded ones (reference error tables); certificates have no managed code", () => {
+        // keyvault-behaviour.md: `| 404 | SecretNotFound |`; keys-certificates-behaviour.md: `| 404 | KeyNotFound |`,
+        // `| 404 | CertificateNotFound |`, and 403 Forbidden with innererror `KeyManagedByKeyVault` / `SecretManagedByKeyVault`.
+        assert.deepEqual(Object.values(KINDS).map((k) => [k.kind, k.notFoundCode, k.managedInnerCode]), [
+            ["secret", "SecretNotFound", "SecretManagedByKeyVault"],
+            ["key", "KeyNotFound", "KeyManagedByKeyVault"],
+            ["certificate", "CertificateNotFound", undefined],
+        ]);
+    });
 });

@@ -140,6 +140,32 @@ describe("reliability: faults during a backup through the real provider host", f
         });
     }
 
+    it("while 429s are retried, the host logs one line per pause naming the vault, the wait and the attempt, not one per throttled call", async () => {
+        const elsewhere = uniqueFolder("faults-throttled");
+        watchFolder(elsewhere);
+        const vaultUrl = emulator.vaults[VAULT];
+        const pauseLines = (out: string): string[] => out.split("\n").filter((l) => /429/.test(l) && /waiting/.test(l)).map((l) => l.slice(l.indexOf(vaultUrl)));
+        // One backup throttled twice: two pauses, two lines.
+        const solo = await newSecret("paused");
+        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "status", status: 429, count: 2 });
+        const first = await stackFor(solo, { destination: elsewhere }).up();
+        assert.equal(first.error, undefined, first.error);
+        assert.deepEqual(pauseLines(first.hostStdout), [
+            `${vaultUrl}: Key Vault is throttling requests (429); waiting 1 s before attempt 2 of 6`,
+            `${vaultUrl}: Key Vault is throttling requests (429); waiting 2 s before attempt 3 of 6`,
+        ]);
+        // Five backups, each throttled once, most of them together: fewer lines than throttled calls.
+        const names = await Promise.all(["burst-a", "burst-b", "burst-c", "burst-d", "burst-e"].map(newSecret));
+        emulator.faults.add({ vault: VAULT, operation: "backup", kind: "status", status: 429, count: 5 });
+        const burst = await backupStack(emulator, names.map((n) => ({ name: n, args: { vaultUrl, secretName: n, destination: elsewhere } }))).up();
+        assert.equal(burst.error, undefined, burst.error);
+        assert.equal(names.flatMap(backupStatuses).filter((x) => x === 429).length, 5, "five calls were throttled");
+        const lines = pauseLines(burst.hostStdout);
+        assert.ok(lines.length >= 1 && lines.length < 5, `one line per pause, not per call:\n${lines.join("\n")}`);
+        for (const line of lines) assert.equal(line, `${vaultUrl}: Key Vault is throttling requests (429); waiting 1 s before attempt 2 of 6`);
+        survived("429 on several backups at once: one log line per pause (host)", "backup verified");
+    });
+
     it("a vault that is not listening fails cleanly, saying it could not be reached", async () => {
         const name = uniqueName("nobody");
         const stack = stackFor(name, { vaultUrl: `https://127.0.0.1:${await closedPort()}` });

@@ -79,7 +79,7 @@ describe("VaultBackup over secrets, keys and certificates", function () {
             assert.deepEqual(Object.keys(opsByChild(preview)).sort(), ["nightly/certificates/c-one", "nightly/keys/k-one", "nightly/keys/k-two", "nightly/s-one", "nightly/s-two"]);
             assert.equal(backups().length, calls, "a preview takes no backup");
             assert.equal(fs.existsSync(folder), false);
-            assert.match(printed, new RegExp(`info: ${emulator.vaults[VAULT]}: listed 4 secrets, 3 keys, 1 certificate; 5 to back up when new or changed \\(a preview takes no backup\\)`));
+            assert.match(printed, new RegExp(`info: ${emulator.vaults[VAULT]}: listed 4 secrets, 3 keys, 1 certificate; 5 due \\(5 new\\), 0 unchanged \\(a preview takes no backup\\)`));
             assert.doesNotMatch(printed, /listed[^\n]*\d+ backed up/, "no claim that anything was backed up");
             assert.match(printed, /info: 2 managed keys and secrets skipped: each belongs to a certificate, whose backup holds it/);
             assert.match(printed, /warning: not backed up because their current version is disabled \(set includeDisabled to try them\): s-off/);
@@ -126,6 +126,12 @@ describe("VaultBackup over secrets, keys and certificates", function () {
         it("a secret and a key rotated between two ups: a plain up backs up exactly those two", async () => {
             await secretClientFor(emulator, VAULT).setSecret("s-one", "s-one-rotated-a8b9");
             const rotatedKey = (await keyClientFor(emulator, VAULT).createEcKey("k-two", { curve: "P-256" })).properties.version!;
+            // Preview says how many are due and why, and how many are unchanged (issue 19, bug 9).
+            const preview = ok(await s.preview());
+            const said = preview.diagnostics.map((d) => `${d.severity}: ${d.message}`).join("\n");
+            assert.match(said, new RegExp(`info: ${emulator.vaults[VAULT]}: listed 4 secrets, 3 keys, 1 certificate; 2 due \\(2 changed: each one's line says why\\), 3 unchanged \\(a preview takes no backup\\)`));
+            assert.match(preview.hostStdout, /SecretBackup of secret "s-one": a new backup is due: the vault lists it as changed at \S+, after the version the backup holds/);
+            assert.match(preview.hostStdout, /KeyBackup of key "k-two": a new backup is due: the vault lists it as changed at \S+, after the version the backup holds/);
             const calls = backups().length;
             const up = ok(await s.up());
             assert.deepEqual(opsByChild(up), {

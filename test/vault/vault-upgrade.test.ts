@@ -31,8 +31,11 @@ describe("upgrade: a stack made by 5cfac6c's VaultBackup and SecretBackup", func
         client = secretClientFor(emulator, "upgrade");
         let lastChange = 0;
         for (const n of ["alpha", "beta", "solo"]) lastChange = (await client.setSecret(n, `${n}-upgrade-value`)).properties.updatedOn!.getTime();
-        // The recorded backups were taken after their secrets last changed: wait (polling the clock) until that holds here too.
-        await waitUntil(() => Date.now() > lastChange + 1000);
+        // The recorded backups were taken after their secrets last changed, in a later second (state
+        // without a version cannot tell a backup in the change's own second from one that missed a
+        // version made later in that second, and takes it again): wait (polling the clock) until the
+        // shifted backup times (up to 130 ms before now) fall in a later second here too.
+        await waitUntil(() => Date.now() > lastChange + 1200);
         folder = uniqueFolder("upgrade");
         const statePath = path.join(folder, "state.json");
         fs.mkdirSync(path.join(folder, "backups"), { recursive: true });

@@ -82,17 +82,18 @@ async function pulumiUp(cli: PulumiCli, projectRoot: string, paths: DemoPaths, c
     const options = { cli, projectDir, backendDir: paths.pulumiBackend, passphrase: "keyvault-backup-demo", env };
     const run = (args: string[]) => runPulumi(options, args);
     await run(["stack", "select", "--create", STACK]);
-    const set = (args: string[]) => run(["config", "set", ...args, "--stack", STACK]);
-    await set(["--plaintext", "vaultUrl", config.program.vaultUrl]);
+    // Flags, then `--`, then key and value: a generated value may start with "-".
+    const set = (key: string, value: string, flags: string[] = ["--plaintext"]) => run(["config", "set", ...flags, "--stack", STACK, "--", key, value]);
+    await set("vaultUrl", config.program.vaultUrl);
     // The program runs in projectDir here, so a destination relative to the repository is made absolute.
-    await set(["--plaintext", "destination", path.resolve(projectRoot, config.program.destination)]);
+    await set("destination", path.resolve(projectRoot, config.program.destination));
     for (const [i, s] of config.program.secrets.entries()) {
-        await set(["--plaintext", "--path", `secrets[${i}].name`, s.name]);
-        await set(["--plaintext", "--path", `secrets[${i}].version`, s.version]);
+        await set(`secrets[${i}].name`, s.name, ["--plaintext", "--path"]);
+        await set(`secrets[${i}].version`, s.version, ["--plaintext", "--path"]);
     }
-    for (const [i, name] of config.program.keys.entries()) await set(["--plaintext", "--path", `keys[${i}]`, name]);
-    for (const [i, name] of config.program.certificates.entries()) await set(["--plaintext", "--path", `certificates[${i}]`, name]);
-    for (const [k, v] of Object.entries(config.credentials)) await set(k.endsWith("clientSecret") ? ["--secret", k, v] : ["--plaintext", k, v]);
+    for (const [i, name] of config.program.keys.entries()) await set(`keys[${i}]`, name, ["--plaintext", "--path"]);
+    for (const [i, name] of config.program.certificates.entries()) await set(`certificates[${i}]`, name, ["--plaintext", "--path"]);
+    for (const [k, v] of Object.entries(config.credentials)) await set(k, v, [k.endsWith("clientSecret") ? "--secret" : "--plaintext"]);
     await run(["up", "--yes", "--skip-preview", "--stack", STACK]);
     const all = JSON.parse((await run(["stack", "output", "--json", "--stack", STACK])).stdout) as Record<string, Exported | undefined>;
     return Object.fromEntries(Object.entries(OUTPUTS).map(([kind, output]) => [kind, all[output] ?? {}])) as ExportsByKind;

@@ -106,7 +106,7 @@ export function pulumiEnv(options: PulumiCliOptions): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs `pulumi <args> --non-interactive --color never` in the project folder without blocking this
+ * Runs `pulumi <args>` with `--non-interactive --color never` in the project folder without blocking this
  * process (a vault emulator in it keeps answering). Resolves with the exit code and output; rejects
  * when the command fails, unless `allowFailure` is set, or when it runs longer than `timeoutMs`.
  */
@@ -115,7 +115,10 @@ export function runPulumi(
 ): Promise<PulumiRun> {
     fs.mkdirSync(options.backendDir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(pulumiHome, { recursive: true, mode: 0o700 });
-    const child = spawn(options.cli.bin, [...args, "--non-interactive", "--color", "never"], {
+    // The CLI's own flags go before a `--` that ends the flags (and precedes values such as config).
+    const end = args.includes("--") ? args.indexOf("--") : args.length;
+    const argv = [...args.slice(0, end), "--non-interactive", "--color", "never", ...args.slice(end)];
+    const child = spawn(options.cli.bin, argv, {
         cwd: options.projectDir, env: pulumiEnv(options), stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -55,8 +55,9 @@ export class CliStack {
     /** `pulumi stack init`, then each config value (plaintext) and each secret config value (`--secret`). */
     async init(config: Record<string, string>, secretConfig: Record<string, string> = {}): Promise<void> {
         await this.run(["stack", "init", this.stack]);
-        for (const [k, v] of Object.entries(config)) await this.run(["config", "set", "--plaintext", k, v, "--stack", this.stack]);
-        for (const [k, v] of Object.entries(secretConfig)) await this.run(["config", "set", "--secret", k, v, "--stack", this.stack]);
+        // `--` ends the flags: a generated value may start with "-".
+        for (const [k, v] of Object.entries(config)) await this.run(["config", "set", "--plaintext", "--stack", this.stack, "--", k, v]);
+        for (const [k, v] of Object.entries(secretConfig)) await this.run(["config", "set", "--secret", "--stack", this.stack, "--", k, v]);
     }
 
     /** `pulumi up --yes` (plus `args`); rejects when it fails unless `allowFailure`. */

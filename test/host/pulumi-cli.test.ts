@@ -32,7 +32,7 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
 
     before(async function () {
         cli = requireCli(this);
-        emulator = await startTestEmulator({ vaults: ["clivault"] });
+        emulator = await startTestEmulator({ vaults: ["clivault", "clibulk"] });
     });
     after(async () => emulator?.close());
 
@@ -127,12 +127,12 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
         });
 
         it("a vault error fails up with Key Vault's message and what to do", async () => {
-            await stack.run(["config", "set", "--plaintext", "secrets", JSON.stringify([secretName, "missing-secret"]), "--stack", stack.stack]);
+            await stack.run(["config", "set", "--plaintext", "--stack", stack.stack, "--", "secrets", JSON.stringify([secretName, "missing-secret"])]);
             const r = await stack.up([], { allowFailure: true });
             assert.notEqual(r.code, 0);
             assert.ok(r.stdout.includes(SECRET_NOT_FOUND("missing-secret")), "Key Vault's whole message");
             assert.match(r.stdout, /What to do:/);
-            await stack.run(["config", "set", "--plaintext", "secrets", JSON.stringify([secretName]), "--stack", stack.stack]);
+            await stack.run(["config", "set", "--plaintext", "--stack", stack.stack, "--", "secrets", JSON.stringify([secretName])]);
         });
 
         it("destroy removes the stack's resources and keeps every backup file", async () => {
@@ -144,7 +144,7 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
     });
 
     describe("a VaultBackup of secrets, keys and certificates, and a standalone backup", () => {
-        const VAULT = "clivault";
+        const VAULT = "clibulk"; // its own vault: the listing sees only what this block made
         const SECRETS = Array.from({ length: 40 }, (_, i) => `bulk-${String(i).padStart(2, "0")}`);
         const KEYS = ["k-rsa", "k-ec"];
         let stack: CliStack;
@@ -183,13 +183,18 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
 
         it("rotations: preview names the rotated objects and why, with no refresh; up backs up exactly those", async () => {
             await secretClientFor(emulator, VAULT).setSecret("bulk-07", "bulk-07-rotated-8c1d");
-            await keyClientFor(emulator, VAULT).rotateKey("k-rsa");
+            await keyClientFor(emulator, VAULT).createKey("k-rsa", "RSA"); // a new version
             const p = await stack.run(["preview", "--stack", stack.stack]);
             const updates = [...p.stdout.matchAll(/~\s+pulumi-nodejs:dynamic\/keyvault:(\w+)\s+(\S+)\s+update/g)].map((m) => `${m[1]} ${m[2]}`).sort();
-            console.log(p.stdout);
             assert.equal(updates.length, 2, p.stdout);
             assert.ok(updates[0].startsWith("KeyBackup") && updates[0].includes("k-rsa"), updates[0]);
             assert.ok(updates[1].startsWith("SecretBackup") && updates[1].includes("bulk-07"), updates[1]);
+            // As the CLI prints it: the property that differs, and the provider's reason.
+            assert.match(p.stdout, /SecretBackup\s+vault\/bulk-07\s+update \[diff: ~sourceUpdatedOn\]/);
+            assert.match(p.stdout, /SecretBackup of secret "bulk-07": a new backup is due: the vault lists it as changed at \S+, after the version the backup holds \(\S+\): a new version in the vault/);
+            assert.match(p.stdout, /KeyBackup of key "k-rsa": a new backup is due: .*: a new version in the vault/);
+            assert.match(p.stdout, /2 due \(2 changed: each one's line says why\), 42 unchanged \(a preview takes no backup\)/);
+            assert.deepEqual(summaryCounts(p.stdout), { "to update": 2, unchanged: 45 });
             const r = await stack.up(["--parallel", "64"]);
             assert.equal(summaryCounts(r.stdout).updated, 2, r.stdout);
             assert.equal(filesOf("bulk-07").length, 2);
@@ -198,12 +203,13 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
         });
 
         it("--target backs up only the targeted resource", async () => {
+            const soloBefore = filesOf("solo-secret").length; // the standalone backup's and VaultBackup's child's
             await secretClientFor(emulator, VAULT).setSecret("solo-secret", "solo-rotated-2b9a");
             await secretClientFor(emulator, VAULT).setSecret("bulk-09", "bulk-09-rotated-4e7c");
             await stack.run(["refresh", "--yes", "--skip-preview", "--target", soloUrn, "--stack", stack.stack]);
             const r = await stack.up(["--target", soloUrn]);
             assert.equal(summaryCounts(r.stdout).updated, 1, r.stdout);
-            assert.equal(filesOf("solo-secret").length, 2);
+            assert.equal(filesOf("solo-secret").length, soloBefore + 1, "only the targeted backup of solo-secret was taken");
             assert.equal(filesOf("bulk-09").length, 1, "an untargeted rotation waits for the next full up");
             await stack.up();
             assert.equal(filesOf("bulk-09").length, 2);
@@ -214,10 +220,11 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
         const stack = new CliStack(cli, ROOT_PROGRAM, emulatorEnv(emulator));
         await stack.init({ ...plainCredentials(emulator), vaultUrl: "http://clivault.example", secrets: JSON.stringify(["ok-name", "bad name!"]), destination: path.join(stack.work, "backups") }, secretCredentials(emulator));
         const r = await stack.run(["preview", "--stack", stack.stack], { allowFailure: true });
-        console.log(r.stdout, r.stderr);
         assert.notEqual(r.code, 0);
-        assert.match(r.stdout, /vaultUrl/);
-        assert.match(r.stdout, /secretName/);
+        // The engine's wording for a failed Check, one line per property.
+        assert.ok(r.stdout.includes("resource 'bad name!': property vaultUrl value {http://clivault.example} has a problem: \"http://clivault.example\" must use https"), r.stdout);
+        assert.ok(r.stdout.includes("resource 'bad name!': property secretName value {bad name!} has a problem: \"bad name!\" is not a valid secret name"), r.stdout);
+        assert.equal(r.stdout.includes("resource 'ok-name'"), false, "the good one has no problem");
         assert.equal(fs.existsSync(path.join(stack.work, "backups")), false);
     });
 });

@@ -43,13 +43,13 @@ export async function runDemoStack(
     projectRoot: string, paths: DemoPaths, config: DemoStackConfig, env: Record<string, string>, say: (line: string) => void,
 ): Promise<BackupRow[]> {
     const previous = readPrevious(paths);
-    const pulumi = findPulumi();
+    const pulumi = process.env.KVB_DEMO_HARNESS ? undefined : findPulumi();
     let exports: ExportsByKind;
     if (pulumi) {
         say(`Running the root program with ${path.relative(projectRoot, pulumi.bin) || pulumi.bin} up (state in ${path.relative(projectRoot, paths.pulumiBackend)}).`);
         exports = await pulumiUp(pulumi, projectRoot, paths, config, env);
     } else {
-        say(`No Pulumi CLI (${noCliReason()}): running the root program through the provider-host harness instead ` +
+        say(`${process.env.KVB_DEMO_HARNESS ? "--harness" : `No Pulumi CLI (${noCliReason()})`}: running the root program through the provider-host harness instead ` +
             `(scripts/harness: the program under @pulumi/pulumi's own runner, every backup resource's calls through its real dynamic-provider host over gRPC).`);
         exports = await harnessUp(projectRoot, paths, config, env);
     }

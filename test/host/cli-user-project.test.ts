@@ -22,6 +22,19 @@ exports.location = one.location;
 exports.objects = vault.objects;
 `;
 
+/** The program of the recorded previous-version stack (fixtures/cli-upgrade-da69f2a). */
+const UPGRADE_PROGRAM = `
+const pulumi = require("@pulumi/pulumi");
+const { SecretBackup, KeyBackup } = require("pulumi-keyvault-backup");
+const config = new pulumi.Config();
+const vaultUrl = config.require("vaultUrl");
+const destination = config.require("destination");
+const secret = new SecretBackup("db-password", { vaultUrl, secretName: "db-password", destination });
+const key = new KeyBackup("signing-key", { vaultUrl, keyName: "signing-key", destination });
+exports.secretLocation = secret.location;
+exports.keyLocation = key.location;
+`;
+
 describe(`a user project with the packed package installed, through the real Pulumi CLI${cliSkipNote()}`, function () {
     this.timeout(600_000);
     let cli: PulumiCli;
@@ -31,7 +44,7 @@ describe(`a user project with the packed package installed, through the real Pul
 
     before(async function () {
         cli = requireCli(this);
-        emulator = await startTestEmulator({ seed: { vaults: { uservault: { secrets: { "db-password": "db-password-value-91ce", "api-key": "api-key-value-0d3b" } } } } });
+        emulator = await startTestEmulator({ seed: { vaults: { uservault: { secrets: { "db-password": "db-password-value-91ce", "api-key": "api-key-value-0d3b" }, keys: { "signing-key": { kty: "RSA" } } } } } });
         stack = new CliStack(cli, { name: "user-project" }, emulatorEnv(emulator));
         // The project's program is its own index.js, not a file of this repository.
         fs.writeFileSync(path.join(stack.projectDir, "Pulumi.yaml"), "name: user-project\nruntime: nodejs\n");
@@ -74,5 +87,34 @@ describe(`a user project with the packed package installed, through the real Pul
         assert.deepEqual(summaryCounts(r.stdout), { unchanged: 5 });
         await stack.run(["destroy", "--yes", "--skip-preview", "--stack", stack.stack]);
         assert.equal(fs.readdirSync(folder).length, 3);
+    });
+
+    it("a stack made by the previous version (da69f2a) upgrades through the CLI with no change and no backup", async () => {
+        // Its state, as `pulumi stack export` wrote it (fixtures/cli-upgrade-da69f2a/README.md), moved to this emulator and folder.
+        const upgrade = new CliStack(cli, { name: "upgrade-project" }, emulatorEnv(emulator));
+        fs.writeFileSync(path.join(upgrade.projectDir, "Pulumi.yaml"), "name: upgrade-project\nruntime: nodejs\n");
+        fs.writeFileSync(path.join(upgrade.projectDir, "index.js"), UPGRADE_PROGRAM);
+        // Without its own package.json the program's folder would resolve to this repository's (scratch lives inside it).
+        fs.writeFileSync(path.join(upgrade.projectDir, "package.json"), JSON.stringify({ name: "upgrade-project", version: "1.0.0", private: true, main: "index.js" }));
+        fs.symlinkSync(path.join(stack.projectDir, "node_modules"), path.join(upgrade.projectDir, "node_modules"));
+        const upgradeFolder = path.join(upgrade.work, "backups");
+        const p = emulator.principals[0];
+        await upgrade.init(
+            { vaultUrl: emulator.vaults.uservault, destination: upgradeFolder, "azure-native:clientId": p.clientId, "azure-native:tenantId": emulator.tenantId },
+            { "azure-native:clientSecret": p.clientSecret },
+        );
+        const fixture = fs.readFileSync(path.join(repoRoot, "test", "host", "fixtures", "cli-upgrade-da69f2a", "deployment.json"), "utf8")
+            .replaceAll("{{vaultUrl}}", emulator.vaults.uservault).replaceAll("{{destination}}", upgradeFolder).replaceAll("{{stack}}", upgrade.stack);
+        const file = path.join(upgrade.work, "deployment.json");
+        fs.writeFileSync(file, fixture);
+        await upgrade.run(["stack", "import", "--file", file, "--stack", upgrade.stack]);
+        const backupCalls = () => emulator.requests().filter((r) => r.operation === "backup" && r.status === 200).length;
+        const calls = backupCalls();
+        const r = await upgrade.up(["--expect-no-changes"]);
+        assert.deepEqual(summaryCounts(r.stdout), { unchanged: 3 });
+        assert.equal(backupCalls(), calls, "no backup re-taken");
+        const exported = JSON.parse(await upgrade.exportText()) as { deployment: { resources: Array<{ type: string; outputs?: Record<string, unknown> }> } };
+        const secret = exported.deployment.resources.find((x) => x.type === "pulumi-nodejs:dynamic/keyvault:SecretBackup")!;
+        assert.match(String(secret.outputs?.location), /_db-password_20261204T004338736Z_a11d4680582d\.kvbackup$/, "the recorded backup is still the one held");
     });
 });

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import * as jose from "jose";
+import { generateJwkPair } from "./key-crypto";
 import type { Principal } from "./principals";
 import { pathOf, sendJson } from "./http";
 
@@ -51,9 +52,12 @@ export class Entra {
 
     /** Makes a signing key for `tenantId`; `principals` is read on every token request. */
     static async create(tenantId: string, principals: () => Principal[]): Promise<Entra> {
-        const { privateKey, publicKey } = await jose.generateKeyPair("RS256");
+        // Encoded inside the generation job (see generateJwkPair: exporting a just-generated key can deadlock Node 20).
+        const { n, e, ...privateRest } = generateJwkPair("rsa", { modulusLength: 2048, publicExponent: 65537 });
+        const privateKey = await jose.importJWK({ n, e, ...privateRest } as jose.JWK, "RS256") as jose.KeyLike;
+        const publicKey = await jose.importJWK({ kty: "RSA", n, e }, "RS256") as jose.KeyLike;
         const kid = randomUUID();
-        const jwk = { ...(await jose.exportJWK(publicKey)), kid, use: "sig", alg: "RS256" };
+        const jwk = { kty: "RSA", n, e, kid, use: "sig", alg: "RS256" };
         return new Entra(tenantId, kid, privateKey, jwk, publicKey, principals);
     }
 

@@ -49,18 +49,32 @@ export function family(kty: string): "RSA" | "EC" | undefined {
     return base === "RSA" || base === "EC" ? base : undefined;
 }
 
+/**
+ * A new key pair's private JWK, encoded by Node inside the key generation job. Never
+ * `generateKeyPairSync(...).privateKey.export({ format: "jwk" })`: on Node 20 that can deadlock
+ * the process for good (seen in a test run here). The export holds the new key's mutex while it
+ * allocates; a garbage collection then may finalize the finished generation job, whose destructor
+ * takes the same mutex (gdb: `KeyGenJob<RsaKeyGenTraits>::~KeyGenJob` under `ExportJWKRsaKey`).
+ * Encoded inside the job, the job is still referenced while the mutex is held.
+ */
+export function generateJwkPair(type: "rsa" | "ec", options: { modulusLength: number; publicExponent: number } | { namedCurve: string }): JsonWebKey {
+    // @types/node has no overload for the "jwk" encoding, which Node has had since 15.9.
+    const generate = generateKeyPairSync as unknown as (type: string, options: object) => { privateKey: JsonWebKey };
+    return generate(type, { ...options, privateKeyEncoding: { format: "jwk" }, publicKeyEncoding: { format: "jwk" } }).privateKey;
+}
+
 /** A new private JWK: RSA of `size` bits (default 2048) or EC on `crv` (default P-256). Throws an Error naming what is unsupported. */
 export function generateJwk(kty: string, size?: number, crv?: string): JsonWebKey {
     const f = family(kty);
     if (f === "RSA") {
         const bits = size ?? 2048;
         if (!(RSA_SIZES as readonly number[]).includes(bits)) throw new Error(`key_size ${bits} is not supported for RSA keys (use ${RSA_SIZES.join(", ")})`);
-        return generateKeyPairSync("rsa", { modulusLength: bits, publicExponent: 65537 }).privateKey.export({ format: "jwk" });
+        return generateJwkPair("rsa", { modulusLength: bits, publicExponent: 65537 });
     }
     if (f === "EC") {
         const curve = crv ?? "P-256";
         if (!CURVES[curve]) throw new Error(`crv ${curve} is not supported (use ${EC_CURVES.join(", ")})`);
-        return generateKeyPairSync("ec", { namedCurve: CURVES[curve].openssl }).privateKey.export({ format: "jwk" });
+        return generateJwkPair("ec", { namedCurve: CURVES[curve].openssl });
     }
     throw new Error(`kty ${kty} is not supported (use RSA, RSA-HSM, EC or EC-HSM)`);
 }

@@ -8,6 +8,7 @@ import { challengeFor } from "../../emulator/auth";
 import * as errors from "../../emulator/errors";
 import { assertKeyVaultError, credentialFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { rawRequest } from "./raw";
+import { generateJwkPair } from "../../emulator/key-crypto";
 
 describe("emulator: authentication", () => {
     let emulator: RunningEmulator;
@@ -114,7 +115,8 @@ describe("emulator: authentication", () => {
     });
 
     it("refuses a token signed with another key", async () => {
-        const { privateKey } = await jose.generateKeyPair("RS256");
+        // Not jose.generateKeyPair: using a just-generated KeyObject can deadlock Node 20 (see generateJwkPair).
+        const privateKey = await jose.importJWK(generateJwkPair("rsa", { modulusLength: 2048, publicExponent: 65537 }) as jose.JWK, "RS256");
         const forged = await new jose.SignJWT({ appid: emulator.principals[0].clientId, oid: emulator.principals[0].objectId })
             .setProtectedHeader({ alg: "RS256" })
             .setAudience("https://vault.azure.net")

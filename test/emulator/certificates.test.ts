@@ -20,10 +20,11 @@ const CERT_NOT_FOUND = (name: string) =>
 
 /** A PFX made outside the emulator (node-forge), with `password`, and its certificate's DER. */
 function makePfx(password: string | null): { pfx: Buffer; der: Buffer } {
-    const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    // Encoded inside the generation job: exporting a just-generated KeyObject can deadlock Node 20 (see generateJwkPair).
+    const pair = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
     const keys = {
-        privateKey: forge.pki.privateKeyFromPem(pair.privateKey.export({ type: "pkcs1", format: "pem" }) as string),
-        publicKey: forge.pki.publicKeyFromPem(pair.publicKey.export({ type: "spki", format: "pem" }) as string),
+        privateKey: forge.pki.privateKeyFromPem(pair.privateKey),
+        publicKey: forge.pki.publicKeyFromPem(pair.publicKey),
     };
     const cert = forge.pki.createCertificate();
     cert.publicKey = keys.publicKey;

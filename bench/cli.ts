@@ -64,6 +64,7 @@ export interface CliUpRun {
 /** Both `up`s of one plan. */
 export interface CliRun {
     plan: CliPlan;
+    /** Secrets in the plan's vault (each one a `SecretBackup` child of the `VaultBackup`). */
     secrets: number;
     /** The first `up`: every secret backed up. */
     first: CliUpRun;
@@ -73,9 +74,13 @@ export interface CliRun {
 
 /** The phase's result: every run, the load average around them, and any failure. */
 export interface CliResult {
+    /** The plans measured, in order (up to a failure). */
     runs: CliRun[];
+    /** The `pulumi` executable that ran. */
     cli: string;
+    /** `SAMPLE_MS` of this run. */
     sampleMs: number;
+    /** Why the phase stopped early, when it did. */
     error?: string;
 }
 

@@ -12,7 +12,8 @@ import type { BigFolderResult } from "./big-folder";
 import type { FloorResult } from "./floor";
 import type { ProfileResult, ProfilePart } from "./profile";
 import type { VaultBackupResult } from "./vault-backup-run";
-import { BULK_LATENCY_MS, BULK_WARMUP } from "./bulk";
+import { cliPlanLabel, type CliResult } from "./cli";
+import { BULK_LATENCY_MS, BULK_WARMUP, VAULT_LIMIT } from "./bulk";
 import { LATENCY_WARMUP } from "./latency";
 import { round } from "./stats";
 
@@ -60,6 +61,8 @@ export interface Measurements {
     profile?: ProfileResult;
     vaultBackup?: VaultBackupResult;
     floor?: FloorResult[];
+    /** The `cli` phase: VaultBackup through the real Pulumi CLI (written to its own `cli` section). */
+    cli?: CliResult;
 }
 
 /** The figures, in table order. */
@@ -171,18 +174,93 @@ export function machine(loadAverageAtStart: string): Record<string, string | num
     };
 }
 
-/** Writes the results file (via a temporary file, so a failed run never leaves half a file). */
-export function writeResults(file: string, rows: Figure[], m: Measurements, run: { totalSeconds: number; phaseSeconds: Record<string, number>; loadAverageAtStart: string }): void {
-    const body = {
-        command: "npm run bench",
+/** What one bench run was: its timing, and whether it ran every phase or only some (`--only`). */
+export interface RunFacts {
+    totalSeconds: number;
+    phaseSeconds: Record<string, number>;
+    loadAverageAtStart: string;
+    /** The phases this run measured; all of them unless `--only` was given. */
+    phases: string[];
+    /** True when `--only` left phases out: the file's other sections are kept, not overwritten. */
+    partial: boolean;
+}
+
+/**
+ * Writes the results file (via a temporary file, so a failed run never leaves half a file). A full
+ * run writes every section. A partial run (`--only`) merges into the file there: a run of only
+ * `cli` replaces the `cli` section and leaves everything else as it was; other phases replace
+ * their `raw` entries and the figures of the same name (new names are appended), and are listed
+ * with this run's machine under `partialRuns`. The `cli` figures live in the `cli` section only.
+ */
+export function writeResults(file: string, rows: Figure[], m: Measurements, run: RunFacts): void {
+    const { cli, ...rest } = m;
+    const cliSection = cli ? {
+        command: "npm run bench -- --only cli",
         machine: machine(run.loadAverageAtStart),
-        totalSeconds: run.totalSeconds,
-        phaseSeconds: run.phaseSeconds,
-        tls: "verified: the emulator's certificate chains to the bench CA in .cache/bench-ca, trusted through NODE_EXTRA_CA_CERTS",
-        figures: rows,
-        raw: m,
-    };
+        seconds: run.phaseSeconds.cli ?? run.totalSeconds,
+        figures: cliFigures(cli),
+        raw: cli,
+    } : undefined;
+    const measuredOther = run.phases.filter((p) => p !== "cli");
+    let body: Record<string, unknown>;
+    if (!run.partial) {
+        body = {
+            command: "npm run bench",
+            machine: machine(run.loadAverageAtStart),
+            totalSeconds: run.totalSeconds,
+            phaseSeconds: run.phaseSeconds,
+            tls: "verified: the emulator's certificate chains to the bench CA in .cache/bench-ca, trusted through NODE_EXTRA_CA_CERTS",
+            figures: rows,
+            raw: rest,
+            ...(cliSection ? { cli: cliSection } : {}),
+        };
+    } else {
+        body = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>) : { command: "npm run bench", figures: [], raw: {} };
+        if (measuredOther.length) {
+            const byName = new Map(rows.map((r) => [r.name, r]));
+            const old = (body.figures as Figure[] | undefined) ?? [];
+            body.figures = [...old.map((r) => byName.get(r.name) ?? r), ...rows.filter((r) => !old.some((o) => o.name === r.name))];
+            body.raw = { ...(body.raw as Record<string, unknown> | undefined), ...rest };
+            const partialRuns = (body.partialRuns as unknown[] | undefined) ?? [];
+            body.partialRuns = [...partialRuns, { phases: measuredOther, machine: machine(run.loadAverageAtStart), phaseSeconds: run.phaseSeconds }];
+        }
+        if (cliSection) body.cli = cliSection;
+    }
     const temp = file.replace(/\.json$/, ".tmp.json");
     fs.writeFileSync(temp, JSON.stringify(body, null, 2) + "\n");
     fs.renameSync(temp, file);
+}
+
+/** The `cli` phase's figures: per plan, both `up`s' wall time, the engine's CPU and memory, and how they grow. */
+export function cliFigures(c: CliResult): Figure[] {
+    const rows: Figure[] = [];
+    const add = (name: string, value: Figure["value"], unit: string, method: string): void => void rows.push({ name, value, unit, method });
+    const cpuMethod = "utime+stime of the `pulumi` process alone (all its threads), read from /proc/<pid>/stat after it exited and before it was reaped (a wrapper waits with waitid(WEXITED|WNOWAIT), reads the zombie's stat, then reaps it with wait4)";
+    for (const r of c.runs) {
+        const label = `CLI, ${cliPlanLabel(r.plan)}`;
+        const f = r.first;
+        const s = r.second;
+        add(`${label}: first up`, round(f.wallMs / 1000, 1), "s", `\`pulumi up --yes --skip-preview\` of a new stack (file:// backend) from fork to exit: ${f.counts.created} created, ${f.backups} backups, ${f.throttled429} × 429; emulator in its own process, limit ${VAULT_LIMIT.operations}/${VAULT_LIMIT.windowMs / 1000} s, +${BULK_LATENCY_MS} ms per call; checkpoint ${f.checkpointBytes} bytes after`);
+        add(`${label}: engine CPU per resource, first up`, round(f.engineCpuMs / r.secrets, 2), "ms", `${f.engineCpuMs} ms (${f.engineUserMs} user, ${f.engineSystemMs} system) / ${r.secrets} secrets; ${cpuMethod}`);
+        add(`${label}: children's CPU, first up`, f.waitedChildrenCpuMs, "ms", `cutime+cstime of the pulumi process (the children it waited for: language host with the program, provider host); sampled every ${c.sampleMs} ms (lower bound): ${Object.entries(f.sampledChildrenCpuMs).map(([k, v]) => `${k} ${v}`).join(", ")} ms; wait4 rusage of the whole tree ${f.rusageCpuMs} ms`);
+        add(`${label}: engine peak memory`, f.enginePeakMemoryMiB, "MiB", `VmHWM of the pulumi process, last sample before it exited (every ${c.sampleMs} ms)`);
+        add(`${label}: second up (nothing due)`, round(s.wallMs / 1000, 1), "s", `the same command again with --expect-no-changes: ${s.counts.unchanged} unchanged, ${s.backups} backups; engine CPU ${s.engineCpuMs} ms (${round(s.engineCpuMs / r.secrets, 2)} ms per resource), children ${s.waitedChildrenCpuMs} ms`);
+    }
+    const growth = (skip: boolean, parallel: number | undefined): void => {
+        const same = c.runs.filter((r) => r.plan.skipCheckpoints === skip && r.plan.parallel === parallel).sort((a, b) => a.secrets - b.secrets);
+        if (same.length < 2) return;
+        const [small, large] = [same[0], same[same.length - 1]];
+        const n = large.secrets / small.secrets;
+        const tag = `${skip ? "PULUMI_SKIP_CHECKPOINTS" : "checkpoints on"}, --parallel ${parallel ?? "default"}`;
+        add(`CLI ${small.secrets} → ${large.secrets} secrets, ${tag}: first up wall time growth over linear`, round(large.first.wallMs / small.first.wallMs / n, 2), "x", `(${round(large.first.wallMs / 1000, 1)} s / ${round(small.first.wallMs / 1000, 1)} s) / ${round(n, 2)}: 1 is linear`);
+        add(`CLI ${small.secrets} → ${large.secrets} secrets, ${tag}: engine CPU growth over linear`, round(large.first.engineCpuMs / small.first.engineCpuMs / n, 2), "x", `(${large.first.engineCpuMs} / ${small.first.engineCpuMs} ms) / ${round(n, 2)}`);
+    };
+    for (const parallel of new Set(c.runs.map((r) => r.plan.parallel))) for (const skip of [false, true]) growth(skip, parallel);
+    for (const on of c.runs.filter((r) => !r.plan.skipCheckpoints)) {
+        const off = c.runs.find((r) => r.plan.skipCheckpoints && r.plan.vault === on.plan.vault && r.plan.parallel === on.plan.parallel);
+        if (!off) continue;
+        add(`CLI ${on.secrets} secrets, --parallel ${on.plan.parallel ?? "default"}: what checkpoints cost, first up`, round((on.first.wallMs - off.first.wallMs) / 1000, 1), "s", `wall time with checkpoints (${round(on.first.wallMs / 1000, 1)} s) − with PULUMI_SKIP_CHECKPOINTS=true (${round(off.first.wallMs / 1000, 1)} s); engine CPU ${on.first.engineCpuMs} − ${off.first.engineCpuMs} = ${on.first.engineCpuMs - off.first.engineCpuMs} ms`);
+    }
+    if (c.error) add("CLI phase", "failed", "", c.error.slice(0, 300));
+    return rows;
 }

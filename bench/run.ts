@@ -4,9 +4,13 @@
  * then measures: the serialized provider's size, latency, the shell-loop comparison, bulk at 16
  * and 64 in flight (1,000 and 5,000 secrets, and with 50 ms of latency), the cost of a backup
  * into a folder of 100,000 backups, a CPU profile of the host and the emulator during a bulk
- * run, a VaultBackup of 260 and 1,016 secrets through the harness, and restoring 1,000 objects. Prints a table and writes `bench/results.json`.
+ * run, a VaultBackup of 260 and 1,016 secrets through the harness, restoring 1,000 objects, and a
+ * VaultBackup of 1,016, 2,516 and 5,016 secrets through the real Pulumi CLI (`cli`, with and
+ * without checkpoints; see `DEFAULT_CLI_PLANS`). Prints a table and writes `bench/results.json`; with `--only` it merges into it
+ * (see `writeResults`).
  *
- * Usage: node dist/bench/run.js [--only size,latency,compare,bulk,folder,profile,vaultbackup,restore] [--no-write]
+ * Usage: node dist/bench/run.js [--only size,latency,compare,bulk,folder,profile,vaultbackup,restore,cli]
+ *        [--cli-plans bulk64,bulk64@64,bulk2500,bulk5000:skip] [--no-write]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,10 +27,12 @@ import { startEmulatorProcess, type EmulatorProcess } from "./emulator-process";
 import { measureBigFolder } from "./big-folder";
 import { measureFloor } from "./floor";
 import { measureProfile } from "./profile";
-import { figures, loadAverage, table, writeResults, type Measurements } from "./report";
+import { cliFigures, figures, loadAverage, table, writeResults, type Measurements } from "./report";
 import { measureRestore, restoreFigures, type RestoreBenchResult } from "./restore";
 import { measureVaultBackup } from "./vault-backup-run";
 import { round } from "./stats";
+import { measureCli, type CliPlan } from "./cli";
+import { VAULTS, type BenchVault } from "./setup";
 
 /**
  * The bulk runs, with the package installed as a user has it (see `installedRun`) and the resources
@@ -55,14 +61,18 @@ const FOLDER_PLAN: BulkPlan = { label: "500 new backups, 64 in flight", vault: "
 /** The profiled run (host and emulator under `--cpu-prof`). */
 const PROFILE_PLAN: BulkPlan = { label: "profiled bulk 64 in flight", vault: "bulk64", parallel: 64, secrets: 1000, limit: VAULT_LIMIT };
 
-const PHASES = ["size", "latency", "compare", "bulk", "folder", "profile", "vaultbackup", "restore"] as const;
+/** The CLI phase's stacks unless `--cli-plans` says otherwise (the syntax is `cliPlansFrom`'s). */
+const DEFAULT_CLI_PLANS = "bulk64,bulk64@64,bulk2500,bulk5000:skip";
+
+const PHASES = ["size", "latency", "compare", "bulk", "folder", "profile", "vaultbackup", "restore", "cli"] as const;
 type Phase = (typeof PHASES)[number];
 
 async function main(): Promise<void> {
     const { caCertPath } = await benchCa();
     rerunTrustingCa(caCertPath);
-    const { values } = parseArgs({ options: { only: { type: "string" }, "no-write": { type: "boolean" } } });
+    const { values } = parseArgs({ options: { only: { type: "string" }, "no-write": { type: "boolean" }, "cli-plans": { type: "string" } } });
     const only = phasesFrom(values.only);
+    const cliPlans = cliPlansFrom(values["cli-plans"] ?? DEFAULT_CLI_PLANS);
     process.chdir(repoRoot); // the provider's module id is relative to the project root, as under `pulumi up`
     fs.rmSync(scratchDir, { recursive: true, force: true });
     const loadAverageAtStart = loadAverage();
@@ -108,6 +118,17 @@ async function main(): Promise<void> {
             // A failure here is reported, not allowed to throw away the figures measured so far.
             m.vaultBackup = await measureVaultBackup(emulator, (await installedPackage()).project).catch((e: Error) => ({ runs: [], growthOverLinear: NaN, error: e.message }));
         }
+        if (only.has("cli")) {
+            step(`VaultBackup through the real Pulumi CLI (${cliPlans.length} stacks)`);
+            let own: EmulatorProcess | undefined;
+            try {
+                own = await startEmulatorProcess();
+                const { project } = await installedPackage();
+                m.cli = await measureCli(own, project, cliPlans).catch((e: Error) => ({ runs: [], cli: "", sampleMs: 0, error: e.message }));
+            } finally {
+                await own?.close();
+            }
+        }
     } finally {
         await emulator.close();
     }
@@ -115,13 +136,14 @@ async function main(): Promise<void> {
     const totalSeconds = round((performance.now() - started) / 1000, 1);
     step("done");
     const rows = [...figures(m), ...(m.restore ? restoreFigures(m.restore) : [])];
-    process.stdout.write(`\n${table(rows)}\n\nbench time: ${totalSeconds} s (after compiling); load average ${loadAverageAtStart} at the start, ${loadAverage()} at the end on ${os.availableParallelism()} CPUs\n`);
+    const shown = [...rows, ...(m.cli ? cliFigures(m.cli) : [])];
+    process.stdout.write(`\n${table(shown)}\n\nbench time: ${totalSeconds} s (after compiling); load average ${loadAverageAtStart} at the start, ${loadAverage()} at the end on ${os.availableParallelism()} CPUs\n`);
     const folderRuns = m.folder ? [m.folder.empty, m.folder.full] : [];
-    const failed = [...(m.vaultBackup?.error ? [`VaultBackup: ${m.vaultBackup.error}`] : []), ...(m.latency?.failures ?? []), ...(m.compare?.providerSequential.failures ?? []), ...[...(m.bulk ?? []), ...folderRuns].flatMap((b) => b.failures), ...(m.restore?.failed ? [`${m.restore.failed} of ${m.restore.objects} restores failed`] : [])];
+    const failed = [...(m.cli?.error ? [`CLI: ${m.cli.error}`] : []), ...(m.vaultBackup?.error ? [`VaultBackup: ${m.vaultBackup.error}`] : []), ...(m.latency?.failures ?? []), ...(m.compare?.providerSequential.failures ?? []), ...[...(m.bulk ?? []), ...folderRuns].flatMap((b) => b.failures), ...(m.restore?.failed ? [`${m.restore.failed} of ${m.restore.objects} restores failed`] : [])];
     trimFailures(m);
     if (!values["no-write"]) {
         const out = path.join(repoRoot, "bench", "results.json");
-        writeResults(out, rows, m, { totalSeconds, phaseSeconds, loadAverageAtStart });
+        writeResults(out, rows, m, { totalSeconds, phaseSeconds, loadAverageAtStart, phases: [...only], partial: only.size < PHASES.length });
         process.stdout.write(`wrote ${path.relative(repoRoot, out)}\n`);
     }
     if (failed.length) {
@@ -147,6 +169,23 @@ function phasesFrom(only: string | undefined): Set<Phase> {
     const asked = only.split(",").map((s) => s.trim());
     for (const p of asked) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--only: unknown phase "${p}" (use ${PHASES.join(", ")})`);
     return new Set(asked as Phase[]);
+}
+
+/**
+ * The CLI phase's stacks from `--cli-plans`: comma-separated `vault[:skip][@parallel]`. Each vault
+ * runs with checkpoints and with PULUMI_SKIP_CHECKPOINTS, or with `:skip` only the latter (with
+ * checkpoints, 5,016 secrets would take the best part of an hour here: see the README); `@N`
+ * passes `--parallel N` (default: the CLI's own, unbounded).
+ */
+function cliPlansFrom(spec: string): CliPlan[] {
+    const plans: CliPlan[] = [];
+    for (const item of spec.split(",").map((s) => s.trim()).filter(Boolean)) {
+        const m = /^(\w+)(:skip)?(?:@(\d+))?$/.exec(item);
+        if (!m || !(m[1] in VAULTS)) throw new Error(`--cli-plans: "${item}" is not vault[:skip][@parallel] with a vault of ${Object.keys(VAULTS).join(", ")}`);
+        const parallel = m[3] ? Number(m[3]) : undefined;
+        for (const skipCheckpoints of m[2] ? [true] : [false, true]) plans.push({ vault: m[1] as BenchVault, parallel, skipCheckpoints });
+    }
+    return plans;
 }
 
 // Keep the results file readable: at most 3 failure messages per phase (the counts are in the figures).

@@ -129,7 +129,7 @@ export function runPulumi(
     return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
             child.kill("SIGKILL");
-            reject(new Error(`pulumi ${args.join(" ")} did not finish within ${timeoutMs / 1000} s:\n${stdout}\n${stderr}`));
+            reject(new Error(`pulumi ${shown(args)} did not finish within ${timeoutMs / 1000} s:\n${stdout}\n${stderr}`));
         }, timeoutMs);
         child.on("error", (e) => {
             clearTimeout(timer);
@@ -139,10 +139,15 @@ export function runPulumi(
             clearTimeout(timer);
             const run = { code: code ?? -1, stdout, stderr };
             if (run.code !== 0 && !opts.allowFailure) {
-                reject(new Error(`pulumi ${args.join(" ")} failed (exit ${run.code}):\n${stdout}\n${stderr}`));
+                reject(new Error(`pulumi ${shown(args)} failed (exit ${run.code}):\n${stdout}\n${stderr}`));
             } else resolve(run);
         });
     });
+}
+
+/** The command line for a message: the value of `config set --secret` is never shown. */
+function shown(args: string[]): string {
+    return (args.includes("--secret") ? [...args.slice(0, -1), "[secret]"] : args).join(" ");
 }
 
 /** A Node.js project for the CLI: what `writeProject` puts in `Pulumi.yaml`. */

@@ -227,4 +227,15 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
         assert.ok(r.stdout.includes("resource 'bad name!': property secretName value {bad name!} has a problem: \"bad name!\" is not a valid secret name"), r.stdout);
         assert.equal(fs.existsSync(path.join(stack.work, "backups")), false);
     });
+
+    it("a failing `config set --secret` names the command but never the value", async () => {
+        const stack = new CliStack(cli, ROOT_PROGRAM, emulatorEnv(emulator));
+        const value = "never-shown-value-4f1a";
+        // No such stack: the command fails.
+        await assert.rejects(stack.run(["config", "set", "--secret", "--stack", "no-such-stack", "--", "azure-native:clientSecret", value]), (e: Error) => {
+            assert.match(e.message, /pulumi config set --secret --stack no-such-stack -- azure-native:clientSecret \[secret\] failed/);
+            assert.equal(e.message.includes(value), false);
+            return true;
+        });
+    });
 });

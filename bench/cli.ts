@@ -148,7 +148,7 @@ async function measurePlan(cli: PulumiCli, emulator: EmulatorProcess, installedP
     fs.rmSync(projectDir, { recursive: true, force: true });
     fs.mkdirSync(projectDir, { recursive: true });
     fs.copyFileSync(path.join(__dirname, "vault-backup-program.js"), path.join(projectDir, "index.js"));
-    writeProject(projectDir, { name: PROJECT, main: "index.js" });
+    writeProject(projectDir, { name: PROJECT, program: path.join(projectDir, "index.js") });
     const options: PulumiCliOptions = {
         cli,
         projectDir,

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalEngine } from "../harness/engine";
-import { type PulumiCli, findPulumi, noCliReason, runPulumi, writeProject } from "../harness/pulumi-cli";
+import { type PulumiCli, configSetArgs, findPulumi, noCliReason, runPulumi, writeProject } from "../harness/pulumi-cli";
 import type { DemoPaths } from "./settings";
 
 /** The kinds of vault object the demo backs up. */
@@ -78,22 +78,21 @@ async function harnessUp(projectRoot: string, paths: DemoPaths, config: DemoStac
  */
 async function pulumiUp(cli: PulumiCli, projectRoot: string, paths: DemoPaths, config: DemoStackConfig, env: Record<string, string>) {
     const projectDir = path.join(paths.root, "project");
-    writeProject(projectDir, { name: PROJECT, main: path.relative(projectDir, path.join(projectRoot, "dist", "program", "index.js")) });
+    writeProject(projectDir, { name: PROJECT, program: path.join(projectRoot, "dist", "program", "index.js") });
     const options = { cli, projectDir, backendDir: paths.pulumiBackend, passphrase: "keyvault-backup-demo", env };
     const run = (args: string[]) => runPulumi(options, args);
     await run(["stack", "select", "--create", STACK]);
-    // Flags, then `--`, then key and value: a generated value may start with "-".
-    const set = (key: string, value: string, flags: string[] = ["--plaintext"]) => run(["config", "set", ...flags, "--stack", STACK, "--", key, value]);
+    const set = (key: string, value: string, byPath = false) => run(configSetArgs(STACK, key, value, { path: byPath }));
     await set("vaultUrl", config.program.vaultUrl);
     // The program runs in projectDir here, so a destination relative to the repository is made absolute.
     await set("destination", path.resolve(projectRoot, config.program.destination));
     for (const [i, s] of config.program.secrets.entries()) {
-        await set(`secrets[${i}].name`, s.name, ["--plaintext", "--path"]);
-        await set(`secrets[${i}].version`, s.version, ["--plaintext", "--path"]);
+        await set(`secrets[${i}].name`, s.name, true);
+        await set(`secrets[${i}].version`, s.version, true);
     }
-    for (const [i, name] of config.program.keys.entries()) await set(`keys[${i}]`, name, ["--plaintext", "--path"]);
-    for (const [i, name] of config.program.certificates.entries()) await set(`certificates[${i}]`, name, ["--plaintext", "--path"]);
-    for (const [k, v] of Object.entries(config.credentials)) await set(k, v, [k.endsWith("clientSecret") ? "--secret" : "--plaintext"]);
+    for (const [i, name] of config.program.keys.entries()) await set(`keys[${i}]`, name, true);
+    for (const [i, name] of config.program.certificates.entries()) await set(`certificates[${i}]`, name, true);
+    for (const [k, v] of Object.entries(config.credentials)) await set(k, v);
     await run(["up", "--yes", "--skip-preview", "--stack", STACK]);
     const all = JSON.parse((await run(["stack", "output", "--json", "--stack", STACK])).stdout) as Record<string, Exported | undefined>;
     return Object.fromEntries(Object.entries(OUTPUTS).map(([kind, output]) => [kind, all[output] ?? {}])) as ExportsByKind;

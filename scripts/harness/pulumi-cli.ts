@@ -47,9 +47,12 @@ export function findPulumi(env: NodeJS.ProcessEnv = process.env): PulumiCli | un
     return undefined;
 }
 
-/** Whether `go` is on PATH, so `npm run -s pulumi-cli` can build the CLI here. */
+let goFound: boolean | undefined;
+
+/** Whether `go` is on PATH, so `npm run -s pulumi-cli` can build the CLI here (asked once per process). */
 export function goAvailable(): boolean {
-    return spawnSync("go", ["version"], { stdio: "ignore" }).status === 0;
+    goFound ??= spawnSync("go", ["version"], { stdio: "ignore" }).status === 0;
+    return goFound;
 }
 
 /**
@@ -145,6 +148,16 @@ export function runPulumi(
     });
 }
 
+/**
+ * The arguments of `pulumi config set` for one value: `--secret` for a credential's
+ * `clientSecret` key, `--plaintext` for every other (the CLI refuses values that merely look like
+ * secrets without it), `--path` on request; the key and value after `--`, since a generated value
+ * may start with "-".
+ */
+export function configSetArgs(stack: string, key: string, value: string, opts: { path?: boolean } = {}): string[] {
+    return ["config", "set", key.endsWith("clientSecret") ? "--secret" : "--plaintext", ...(opts.path ? ["--path"] : []), "--stack", stack, "--", key, value];
+}
+
 /** The command line for a message: the value of `config set --secret` is never shown. */
 function shown(args: string[]): string {
     return (args.includes("--secret") ? [...args.slice(0, -1), "[secret]"] : args).join(" ");
@@ -153,26 +166,29 @@ function shown(args: string[]): string {
 /** A Node.js project for the CLI: what `writeProject` puts in `Pulumi.yaml`. */
 export interface ProjectFile {
     name: string;
-    /** The compiled program, as a path relative to the project folder. */
-    main: string;
+    /**
+     * The compiled program's absolute path (written relative to the project folder). Without it
+     * the project runs its folder's own `package.json` main or `index.js`.
+     */
+    program?: string;
     description?: string;
 }
 
 /**
- * Writes `Pulumi.yaml` for a compiled JavaScript program into `dir` (made if missing). A stack's
+ * Writes `Pulumi.yaml` for a JavaScript program into `dir` (made if missing). A stack's
  * `Pulumi.<stack>.yaml` (its config and the passphrase's salt) lands beside it, so a test or the
  * demo gives each project its own folder rather than writing into the repository root.
  */
 export function writeProject(dir: string, project: ProjectFile): void {
     fs.mkdirSync(dir, { recursive: true });
-    const main = project.main.split(path.sep).join("/");
+    const main = project.program && path.relative(dir, project.program).split(path.sep).join("/");
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), [
         `name: ${project.name}`,
         "runtime:",
         "  name: nodejs",
         "  options:",
         "    typescript: false",
-        `main: ${JSON.stringify(main)}`,
+        ...(main ? [`main: ${JSON.stringify(main)}`] : []),
         ...(project.description ? [`description: ${JSON.stringify(project.description)}`] : []),
         "",
     ].join("\n"));

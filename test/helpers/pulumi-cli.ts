@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunningEmulator } from "../../emulator";
-import { type PulumiCli, type PulumiRun, findPulumi, goAvailable, noCliReason, runPulumi, writeProject } from "../../scripts/harness/pulumi-cli";
+import { type PulumiCli, type PulumiRun, configSetArgs, findPulumi, goAvailable, noCliReason, runPulumi, writeProject } from "../../scripts/harness/pulumi-cli";
 import { uniqueName } from "./emulator";
 import { uniqueFolder } from "./program";
 
@@ -35,8 +35,8 @@ export class CliStack {
 
     /**
      * `project.program` is the compiled program's absolute path, for which a `Pulumi.yaml` is
-     * written; without it the caller writes the project folder's files. `env` goes to the CLI and
-     * everything it starts.
+     * written; without it the caller writes the project folder's files (see `writeSourceProject`).
+     * `env` goes to the CLI and everything it starts.
      */
     constructor(readonly cli: PulumiCli, readonly project: { name: string; program?: string }, readonly env: Record<string, string> = {}) {
         this.work = uniqueFolder("cli");
@@ -44,7 +44,7 @@ export class CliStack {
         this.backendDir = path.join(this.work, "state");
         this.stack = uniqueName("st");
         fs.mkdirSync(this.projectDir, { recursive: true });
-        if (project.program) writeProject(this.projectDir, { name: project.name, main: path.relative(this.projectDir, project.program) });
+        if (project.program) writeProject(this.projectDir, project);
     }
 
     /** Runs `pulumi <args>` in the project folder against this stack's backend. */
@@ -52,12 +52,18 @@ export class CliStack {
         return runPulumi({ cli: this.cli, projectDir: this.projectDir, backendDir: this.backendDir, passphrase: "cli-test-passphrase", env: this.env }, args, opts);
     }
 
-    /** `pulumi stack init`, then each config value (plaintext) and each secret config value (`--secret`). */
-    async init(config: Record<string, string>, secretConfig: Record<string, string> = {}): Promise<void> {
+    /**
+     * `pulumi stack init`, then each config value: a `clientSecret` key (as in
+     * `azureNativeConfig`'s credential) with `--secret`, every other one with `--plaintext`.
+     */
+    async init(config: Record<string, string>): Promise<void> {
         await this.run(["stack", "init", this.stack]);
-        // `--` ends the flags: a generated value may start with "-".
-        for (const [k, v] of Object.entries(config)) await this.run(["config", "set", "--plaintext", "--stack", this.stack, "--", k, v]);
-        for (const [k, v] of Object.entries(secretConfig)) await this.run(["config", "set", "--secret", "--stack", this.stack, "--", k, v]);
+        for (const [k, v] of Object.entries(config)) await this.set(k, v);
+    }
+
+    /** `pulumi config set` of one value (see `configSetArgs`: `--secret` for a `clientSecret` key). */
+    set(key: string, value: string): Promise<PulumiRun> {
+        return this.run(configSetArgs(this.stack, key, value));
     }
 
     /** `pulumi up --yes` (plus `args`); rejects when it fails unless `allowFailure`. */
@@ -80,6 +86,17 @@ export class CliStack {
     configFileText(): string {
         return fs.readFileSync(path.join(this.projectDir, `Pulumi.${this.stack}.yaml`), "utf8");
     }
+}
+
+/**
+ * A user's own project in `dir`: `Pulumi.yaml` (no main), the program as `index.js` and a
+ * `package.json` with `dependencies`. Its own package.json matters: without one, a folder inside
+ * this repository (scratch is) runs the repository's main.
+ */
+export function writeSourceProject(dir: string, name: string, source: string, dependencies: Record<string, string> = {}): void {
+    writeProject(dir, { name });
+    fs.writeFileSync(path.join(dir, "index.js"), source);
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, version: "1.0.0", private: true, main: "index.js", dependencies }));
 }
 
 /** The vault-facing environment every CLI stack here needs: the emulator's Entra stand-in. */

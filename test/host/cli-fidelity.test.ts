@@ -58,8 +58,7 @@ describe(`the harness against the real Pulumi CLI: same steps and state for the 
         const cliStack = new CliStack(cli, { name: PROJECT, program: PROGRAM }, emulatorEnv(emulator));
         const config = (secrets: string[], folder: string) => ({ vaultUrl: emulator.vaults.fidelity, secrets: JSON.stringify(secrets), destination: folder });
         const creds = azureNativeConfig(emulator, 0);
-        const { "azure-native:clientSecret": clientSecret, ...plainCreds } = creds;
-        await cliStack.init({ ...plainCreds, ...config(names, path.join(cliStack.work, "backups")) }, { "azure-native:clientSecret": clientSecret });
+        await cliStack.init({ ...creds, ...config(names, path.join(cliStack.work, "backups")) });
         const harnessFolder = path.join(cliStack.work, "harness-backups");
         const harness = (secrets: string[]) => new LocalEngine({
             projectRoot: repoRoot, project: PROJECT, stack: "fidelity", program: PROGRAM, statePath: path.join(cliStack.work, "harness-state.json"),
@@ -88,12 +87,11 @@ describe(`the harness against the real Pulumi CLI: same steps and state for the 
         await both("second up", { [urn(names[0])]: "same", [urn(names[1])]: "same" });
 
         await client.setSecret(names[0], `${names[0]}-rotated-2c4e`);
-        const h = harness(names).refresh();
-        assert.equal((await h).error, undefined);
+        assert.equal((await harness(names).refresh()).error, undefined);
         await cliStack.run(["refresh", "--yes", "--skip-preview", "--stack", cliStack.stack]);
         await both("up after a rotation and refresh", { [urn(names[0])]: "update", [urn(names[1])]: "same" });
 
-        await cliStack.run(["config", "set", "--plaintext", "--stack", cliStack.stack, "--", "secrets", JSON.stringify([names[0]])]);
+        await cliStack.set("secrets", JSON.stringify([names[0]]));
         await both("up without the second secret", { [urn(names[0])]: "same", [urn(names[1])]: "delete" }, [names[0]]);
     });
 });

@@ -4,9 +4,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunningEmulator } from "../../emulator";
 import type { PulumiCli } from "../../scripts/harness/pulumi-cli";
-import { startTestEmulator } from "../helpers/emulator";
+import { azureNativeConfig, startTestEmulator } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
-import { CliStack, cliSkipNote, emulatorEnv, requireCli, summaryCounts } from "../helpers/pulumi-cli";
+import { CliStack, cliSkipNote, emulatorEnv, requireCli, summaryCounts, writeSourceProject } from "../helpers/pulumi-cli";
 
 // A user's own project, as the README tells them to make it: the packed package installed with
 // npm, a JavaScript program using SecretBackup and VaultBackup, run by the real Pulumi CLI.
@@ -46,22 +46,13 @@ describe(`a user project with the packed package installed, through the real Pul
         cli = requireCli(this);
         emulator = await startTestEmulator({ seed: { vaults: { uservault: { secrets: { "db-password": "db-password-value-91ce", "api-key": "api-key-value-0d3b" }, keys: { "signing-key": { kty: "RSA" } } } } } });
         stack = new CliStack(cli, { name: "user-project" }, emulatorEnv(emulator));
-        // The project's program is its own index.js, not a file of this repository.
-        fs.writeFileSync(path.join(stack.projectDir, "Pulumi.yaml"), "name: user-project\nruntime: nodejs\n");
-        fs.writeFileSync(path.join(stack.projectDir, "index.js"), PROGRAM);
         // `npm pack` of what is built now (the prepack script would rebuild dist/ under running tests).
         const tgz = execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", stack.work], { cwd: repoRoot, encoding: "utf8" }).trim().split("\n").at(-1)!;
-        fs.writeFileSync(path.join(stack.projectDir, "package.json"), JSON.stringify({
-            name: "user-project", version: "1.0.0", private: true, main: "index.js",
-            dependencies: { "pulumi-keyvault-backup": `file:../${tgz}` },
-        }));
+        // The project's program is its own index.js, not a file of this repository.
+        writeSourceProject(stack.projectDir, "user-project", PROGRAM, { "pulumi-keyvault-backup": `file:../${tgz}` });
         execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel", "error"], { cwd: stack.projectDir, stdio: "ignore" });
         folder = path.join(stack.work, "backups");
-        const p = emulator.principals[0];
-        await stack.init(
-            { vaultUrl: emulator.vaults.uservault, destination: folder, "azure-native:clientId": p.clientId, "azure-native:tenantId": emulator.tenantId },
-            { "azure-native:clientSecret": p.clientSecret },
-        );
+        await stack.init({ ...azureNativeConfig(emulator, 0), vaultUrl: emulator.vaults.uservault, destination: folder });
     });
     after(async () => emulator?.close());
 
@@ -92,17 +83,10 @@ describe(`a user project with the packed package installed, through the real Pul
     it("a stack made by the previous version (da69f2a) upgrades through the CLI with no change and no backup", async () => {
         // Its state, as `pulumi stack export` wrote it (fixtures/cli-upgrade-da69f2a/README.md), moved to this emulator and folder.
         const upgrade = new CliStack(cli, { name: "upgrade-project" }, emulatorEnv(emulator));
-        fs.writeFileSync(path.join(upgrade.projectDir, "Pulumi.yaml"), "name: upgrade-project\nruntime: nodejs\n");
-        fs.writeFileSync(path.join(upgrade.projectDir, "index.js"), UPGRADE_PROGRAM);
-        // Without its own package.json the program's folder would resolve to this repository's (scratch lives inside it).
-        fs.writeFileSync(path.join(upgrade.projectDir, "package.json"), JSON.stringify({ name: "upgrade-project", version: "1.0.0", private: true, main: "index.js" }));
+        writeSourceProject(upgrade.projectDir, "upgrade-project", UPGRADE_PROGRAM);
         fs.symlinkSync(path.join(stack.projectDir, "node_modules"), path.join(upgrade.projectDir, "node_modules"));
         const upgradeFolder = path.join(upgrade.work, "backups");
-        const p = emulator.principals[0];
-        await upgrade.init(
-            { vaultUrl: emulator.vaults.uservault, destination: upgradeFolder, "azure-native:clientId": p.clientId, "azure-native:tenantId": emulator.tenantId },
-            { "azure-native:clientSecret": p.clientSecret },
-        );
+        await upgrade.init({ ...azureNativeConfig(emulator, 0), vaultUrl: emulator.vaults.uservault, destination: upgradeFolder });
         const fixture = fs.readFileSync(path.join(repoRoot, "test", "host", "fixtures", "cli-upgrade-da69f2a", "deployment.json"), "utf8")
             .replaceAll("{{vaultUrl}}", emulator.vaults.uservault).replaceAll("{{destination}}", upgradeFolder).replaceAll("{{stack}}", upgrade.stack);
         const file = path.join(upgrade.work, "deployment.json");

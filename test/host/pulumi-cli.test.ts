@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { RunningEmulator } from "../../emulator";
 import type { PulumiCli } from "../../scripts/harness/pulumi-cli";
-import { certificateClientFor, keyClientFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
+import { azureNativeConfig, certificateClientFor, keyClientFor, secretClientFor, startTestEmulator, uniqueName } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 import { CliStack, cliSkipNote, emulatorEnv, requireCli, summaryCounts } from "../helpers/pulumi-cli";
 
@@ -14,16 +14,6 @@ const ROOT_PROGRAM = { name: "keyvault-backup", program: path.join(repoRoot, "di
 /** The recorded 404 for a missing secret (../shared/reference/keyvault-behaviour.md, SecretNotFound). */
 const SECRET_NOT_FOUND = (name: string) =>
     `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.`;
-
-/** The emulator principal's id and tenant, as plaintext stack config. */
-function plainCredentials(emulator: RunningEmulator): Record<string, string> {
-    return { "azure-native:clientId": emulator.principals[0].clientId, "azure-native:tenantId": emulator.tenantId };
-}
-
-/** The emulator principal's client secret, as secret stack config. */
-function secretCredentials(emulator: RunningEmulator): Record<string, string> {
-    return { "azure-native:clientSecret": emulator.principals[0].clientSecret };
-}
 
 describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, function () {
     this.timeout(600_000);
@@ -47,11 +37,7 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
             await secretClientFor(emulator, "clivault").setSecret(secretName, values[0]);
             stack = new CliStack(cli, ROOT_PROGRAM, emulatorEnv(emulator));
             folder = path.join(stack.work, "backups");
-            const p = emulator.principals[0];
-            await stack.init(
-                { vaultUrl: emulator.vaults.clivault, secrets: JSON.stringify([secretName]), destination: folder, "azure-native:clientId": p.clientId, "azure-native:tenantId": emulator.tenantId },
-                { "azure-native:clientSecret": p.clientSecret },
-            );
+            await stack.init({ ...azureNativeConfig(emulator, 0), vaultUrl: emulator.vaults.clivault, secrets: JSON.stringify([secretName]), destination: folder });
         });
 
         it("preview shows one backup to create and writes nothing", async () => {
@@ -127,12 +113,12 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
         });
 
         it("a vault error fails up with Key Vault's message and what to do", async () => {
-            await stack.run(["config", "set", "--plaintext", "--stack", stack.stack, "--", "secrets", JSON.stringify([secretName, "missing-secret"])]);
+            await stack.set("secrets", JSON.stringify([secretName, "missing-secret"]));
             const r = await stack.up([], { allowFailure: true });
             assert.notEqual(r.code, 0);
             assert.ok(r.stdout.includes(SECRET_NOT_FOUND("missing-secret")), "Key Vault's whole message");
             assert.match(r.stdout, /What to do:/);
-            await stack.run(["config", "set", "--plaintext", "--stack", stack.stack, "--", "secrets", JSON.stringify([secretName])]);
+            await stack.set("secrets", JSON.stringify([secretName]));
         });
 
         it("destroy removes the stack's resources and keeps every backup file", async () => {
@@ -159,7 +145,7 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
             await (await certificateClientFor(emulator, VAULT).beginCreateCertificate("c-one", { issuerName: "Self", subject: "CN=c-one" }, { intervalInMs: 50 })).pollUntilDone();
             stack = new CliStack(cli, { name: "cli-vault", program: path.join(__dirname, "fixtures", "cli-vault-program.js") }, emulatorEnv(emulator));
             folder = path.join(stack.work, "backups");
-            await stack.init({ ...plainCredentials(emulator), vaultUrl: emulator.vaults[VAULT], destination: folder, soloSecret: "solo-secret" }, secretCredentials(emulator));
+            await stack.init({ ...azureNativeConfig(emulator, 0), vaultUrl: emulator.vaults[VAULT], destination: folder, soloSecret: "solo-secret" });
             soloUrn = `urn:pulumi:${stack.stack}::cli-vault::pulumi-nodejs:dynamic/keyvault:SecretBackup::solo`;
         });
 
@@ -218,7 +204,7 @@ describe(`the root program through the real Pulumi CLI${cliSkipNote()}`, functio
 
     it("bad input fails preview, each bad property named, and writes nothing", async () => {
         const stack = new CliStack(cli, ROOT_PROGRAM, emulatorEnv(emulator));
-        await stack.init({ ...plainCredentials(emulator), vaultUrl: "http://clivault.example", secrets: JSON.stringify(["bad name!"]), destination: path.join(stack.work, "backups") }, secretCredentials(emulator));
+        await stack.init({ ...azureNativeConfig(emulator, 0), vaultUrl: "http://clivault.example", secrets: JSON.stringify(["bad name!"]), destination: path.join(stack.work, "backups") });
         const r = await stack.run(["preview", "--stack", stack.stack], { allowFailure: true });
         assert.notEqual(r.code, 0);
         // The engine's wording for a failed Check, one line per property (both on one resource: the

@@ -21,3 +21,10 @@ export {
     type RestoreProgress,
 } from "./provider/recovery/restore-vault";
 export { pruneBackups, type PruneArgs, type PruneResult, type PruneCandidate } from "./provider/recovery/prune";
+/**
+ * The provider plugin's resources (`keyvault-backup:index:*`), served by the plugin
+ * `pulumi-resource-keyvault-backup` in this package's `plugin/` folder: the same inputs and
+ * outputs as the dynamic resources above, and the same resources other Pulumi languages use.
+ */
+export * as plugin from "./provider/plugin/resources";
+export { PACKAGE_NAME, PACKAGE_VERSION } from "./provider/plugin/tokens";

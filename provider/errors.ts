@@ -131,7 +131,7 @@ function advice(context: VaultCallContext, f: VaultErrorFacts): string {
         return "Microsoft Entra ID refused the credential: check azure-native:clientId/clientSecret/tenantId (or AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID), that the client secret has not expired, and azure-native:environment.";
     }
     if (f.code === "CredentialUnavailableError") {
-        return "no usable Azure credential: set azure-native:clientId/clientSecret/tenantId in the stack config, or AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or sign in with `az login`.";
+        return "no usable Azure credential: set azure-native:clientId/clientSecret/tenantId in the stack config (keyvault-backup:clientId/clientSecret/tenantId for the provider plugin), or AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or sign in with `az login`.";
     }
     return "run again; if it fails the same way, check the vault's status and the facts above.";
 }

@@ -102,9 +102,12 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
     /** Per kind and object name: the newest backup's location and sha256, and the version it holds. */
     readonly objects: pulumi.Output<Record<ObjectKind, Record<string, BackedUpObject>>>;
 
+    /** The component's type token; the provider plugin's subclass registers under its own package's token. */
+    static readonly typeToken: string = VAULT_BACKUP_TYPE;
+
     /** Lists the vault and declares the backups; throws naming the input when `args` are malformed. */
     constructor(name: string, args: VaultBackupArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(VAULT_BACKUP_TYPE, name, checkedArgs(args), opts);
+        super((new.target as typeof VaultBackup).typeToken, name, checkedArgs(args), opts);
         const data = this.getData();
         this.backupsByKind = data.then((d) => d.byKind);
         this.backups = data.then((d) => d.byKind.secret as Record<string, SecretBackup>);
@@ -119,8 +122,7 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
     /** Lists the vault and creates the children; runs once, from Pulumi's component constructor. */
     protected override async initialize(args: pulumi.Inputs, _opts?: pulumi.ComponentResourceOptions, name?: string): Promise<VaultBackupData> {
         const a = derived(args as CheckedArgs);
-        const config = { get: (key: string) => pulumi.runtime.getConfig(key) };
-        const credential = programCredential(config);
+        const credential = this.listingCredential();
         // One line per throttling pause of the vault, not one per kind's listing paused with it.
         let pausedUntil = 0;
         const onPause = (waitMs: number, attempt: number, attempts: number): void => {
@@ -144,7 +146,7 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
             const chosen = own.filter((o) => filter.accepts(o.name));
             skippedByKind[kindName] = a.includeDisabled ? [] : chosen.filter((o) => !o.enabled).map((o) => o.name);
             for (const o of chosen.filter((x) => a.includeDisabled || x.enabled)) {
-                byKind[kindName][o.name] = newObjectBackup(kind, childName(name!, o.name, kindName), o.name, childArgs(a, o), { parent: this });
+                byKind[kindName][o.name] = this.newBackup(kind, childName(name!, o.name, kindName), o.name, childArgs(a, o), { parent: this });
             }
             counts.push(`${listed.length} ${listed.length === 1 ? kind.noun : kind.plural}`);
             chosenCount += Object.keys(byKind[kindName]).length;
@@ -159,6 +161,19 @@ export class VaultBackup extends pulumi.ComponentResource<VaultBackupData> {
             objects,
         });
         return { byKind, skippedByKind };
+    }
+
+    /**
+     * Declares the backup resource of one listed object: a dynamic `SecretBackup`, `KeyBackup` or
+     * `CertificateBackup` here; the provider plugin's subclass declares the plugin's own resources.
+     */
+    protected newBackup(kind: KindInfo, resourceName: string, objectName: string, args: Record<string, unknown>, opts: pulumi.CustomResourceOptions): ObjectBackup {
+        return newObjectBackup(kind, resourceName, objectName, args, opts);
+    }
+
+    /** The credential the vault is listed with: the provider's rules over the stack configuration. */
+    protected listingCredential(): ReturnType<typeof programCredential> {
+        return programCredential({ get: (key: string) => pulumi.runtime.getConfig(key) });
     }
 
     /** One kind's listing; undefined (with a warning) when `kinds` was left out and the identity may not list this kind. */

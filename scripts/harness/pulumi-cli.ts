@@ -11,8 +11,29 @@ import { spawn, spawnSync } from "node:child_process";
 /** The repository root, from compiled `dist/scripts/harness`. */
 const repoRoot = path.resolve(__dirname, "..", "..", "..");
 
-/** Where `npm run -s pulumi-cli` builds `pulumi`, `pulumi-language-nodejs` and `pulumi-resource-pulumi-nodejs`. */
+/**
+ * Where `npm run -s pulumi-cli` builds `pulumi`, `pulumi-language-nodejs` and `pulumi-resource-pulumi-nodejs`,
+ * and the other language hosts: `pulumi-language-python` (with `pulumi-language-python-exec`, which it
+ * runs from beside itself), `pulumi-language-yaml` and `pulumi-language-go` (which needs `go` on PATH).
+ */
 export const builtCliDir = path.join(repoRoot, ".cache", "pulumi", "bin");
+
+/**
+ * The Python virtual environment `npm run -s pulumi-cli` makes (`tools/pulumi/python-venv.sh`): the
+ * `pulumi` Python SDK at the CLI's release. A Python program runs in it only when told through the
+ * environment (`pythonEnv()`): the Python host built here ignores `runtime.options.virtualenv`.
+ */
+export const pythonVenvDir = path.join(repoRoot, ".cache", "pulumi", "python");
+
+/**
+ * The environment (for `PulumiCliOptions.env`) that makes the Python host run a `runtime: python`
+ * program with the virtual environment's interpreter. The host (sdk/v3 v3.68.0) reads
+ * `runtime.options.virtualenv` only from a command-line flag, which the v3.248.0 CLI no longer
+ * passes, so that option in `Pulumi.yaml` has no effect; `PULUMI_PYTHON_CMD` is what it uses instead.
+ */
+export function pythonEnv(): Record<string, string> {
+    return { PULUMI_PYTHON_CMD: path.join(pythonVenvDir, "bin", "python") };
+}
 
 /** The CLI's own home (plugins, credentials, workspace settings), kept apart from the user's `~/.pulumi`. */
 export const pulumiHome = path.join(repoRoot, ".cache", "pulumi", "home");
@@ -172,6 +193,15 @@ export interface ProjectFile {
      */
     program?: string;
     description?: string;
+    /**
+     * The language runtime and its options (default nodejs with `typescript: false`), e.g.
+     * `{ name: "python", options: { virtualenv: "/abs/venv" } }` or `{ name: "yaml" }`.
+     */
+    runtime?: { name: string; options?: Record<string, string | boolean> };
+    /** Provider plugins run from a folder, by package name: the project's `plugins.providers`. */
+    providers?: Record<string, string>;
+    /** Further top-level `Pulumi.yaml` text (a YAML program's `resources:` and `outputs:`). */
+    extra?: string;
 }
 
 /**
@@ -182,14 +212,18 @@ export interface ProjectFile {
 export function writeProject(dir: string, project: ProjectFile): void {
     fs.mkdirSync(dir, { recursive: true });
     const main = project.program && path.relative(dir, project.program).split(path.sep).join("/");
+    const runtime = project.runtime ?? { name: "nodejs", options: { typescript: false } };
+    const options = Object.entries(runtime.options ?? {});
+    const providers = Object.entries(project.providers ?? {});
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), [
         `name: ${project.name}`,
         "runtime:",
-        "  name: nodejs",
-        "  options:",
-        "    typescript: false",
+        `  name: ${runtime.name}`,
+        ...(options.length ? ["  options:", ...options.map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)] : []),
         ...(main ? [`main: ${JSON.stringify(main)}`] : []),
         ...(project.description ? [`description: ${JSON.stringify(project.description)}`] : []),
+        ...(providers.length ? ["plugins:", "  providers:", ...providers.flatMap(([name, at]) => [`    - name: ${name}`, `      path: ${JSON.stringify(at)}`])] : []),
+        ...(project.extra ? [project.extra.trimEnd()] : []),
         "",
     ].join("\n"));
 }

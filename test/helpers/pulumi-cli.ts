@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunningEmulator } from "../../emulator";
-import { type PulumiCli, type PulumiRun, configSetArgs, findPulumi, goAvailable, noCliReason, runPulumi, writeProject } from "../../scripts/harness/pulumi-cli";
+import { type ProjectFile, type PulumiCli, type PulumiRun, configSetArgs, findPulumi, goAvailable, noCliReason, runPulumi, writeProject } from "../../scripts/harness/pulumi-cli";
 import { uniqueName } from "./emulator";
 import { uniqueFolder } from "./program";
 
@@ -38,7 +38,7 @@ export class CliStack {
      * written; without it the caller writes the project folder's files (see `writeSourceProject`).
      * `env` goes to the CLI and everything it starts.
      */
-    constructor(readonly cli: PulumiCli, readonly project: { name: string; program?: string }, readonly env: Record<string, string> = {}) {
+    constructor(readonly cli: PulumiCli, readonly project: ProjectFile, readonly env: Record<string, string> = {}) {
         this.work = uniqueFolder("cli");
         this.projectDir = path.join(this.work, "project");
         this.backendDir = path.join(this.work, "state");

@@ -1,5 +1,7 @@
-// Builds the Pulumi CLI and its Node.js language host from their Go modules, pinned to one
-// release (see build.sh). Nothing here is our code: this module only pins versions.
+// Builds the Pulumi CLI from its Go modules, pinned to one release (see build.sh). Nothing here
+// is our code: this module only pins versions. The language hosts come from other releases, each
+// pinned by a module folder of its own (language-nodejs: Node.js and Python, language-yaml,
+// language-go; why, at the top of each go.mod).
 module pulumi-keyvault-backup/tools/pulumi
 
 go 1.25.11
@@ -11,9 +13,11 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
 // The pins: the CLI and the SDK it is built with, at one release (the @pulumi/pulumi version in
 // package-lock.json). build.sh stamps the CLI with this version.
 require (
-	github.com/pulumi/pulumi/pkg/v3 v3.248.0 // indirect
+	github.com/pulumi/pulumi/pkg/v3 v3.248.0
 	github.com/pulumi/pulumi/sdk/v3 v3.248.0 // indirect
 )
+
+require github.com/blang/semver v3.5.1+incompatible
 
 require (
 	cel.dev/expr v0.25.1 // indirect
@@ -75,7 +79,6 @@ require (
 	github.com/aymerick/douceur v0.2.0 // indirect
 	github.com/bahlo/generic-list-go v0.2.0 // indirect
 	github.com/bazelbuild/buildtools v0.0.0-20260211083412-859bfffeef82 // indirect
-	github.com/blang/semver v3.5.1+incompatible // indirect
 	github.com/buger/jsonparser v1.1.2 // indirect
 	github.com/ccojocar/zxcvbn-go v1.0.1 // indirect
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
@@ -150,6 +153,7 @@ require (
 	github.com/hashicorp/hcl/v2 v2.24.0 // indirect
 	github.com/hashicorp/vault/api v1.22.0 // indirect
 	github.com/hexops/gotextdiff v1.0.3 // indirect
+	github.com/iancoleman/strcase v0.3.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/jedib0t/go-pretty/v6 v6.7.10 // indirect
 	github.com/jonboulle/clockwork v0.4.0 // indirect

@@ -1,12 +1,23 @@
-// Builds pulumi-language-nodejs, the Node.js language host the CLI starts for `runtime: nodejs`.
+// Builds two language hosts from github.com/pulumi/pulumi/sdk/v3 v3.68.0 (build.sh):
+//   pulumi-language-nodejs   the host the CLI starts for `runtime: nodejs`
+//   pulumi-language-python   the host for `runtime: python`; it runs the program through
+//                            pulumi-language-python-exec, which it looks for beside itself
+//                            (build.sh copies the CLI release's script there)
+// (The folder keeps its first name, language-nodejs, which README.md and DEVELOPING.md cite.)
 //
-// Not at the CLI's release: since v3.69.0 the host is its own module
-// (github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3), which has no tags, and the
-// Go module proxy this project builds from refuses every version of it ("403 Forbidden: This
-// module version is not available", for the pseudo-versions of the v3.248.0 and v3.229.0 release
-// commits and for the version list). v3.68.0 is the newest release whose sdk/v3 module still
-// carries the host as a package, so that is what is pinned here. See tools/pulumi/README.md for
-// what this host does and does not do compared with the release's own.
+// Not at the CLI's release: both hosts left sdk/v3 for modules of their own, which have no tags,
+// and the Go module proxy this project builds from refuses every version of those ("403
+// Forbidden: This module version is not available", for the version list and for the
+// pseudo-versions of the v3.248.0 and v3.229.0 release commits):
+//   github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3   since v3.69.0
+//   github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3   since v3.80.0
+// v3.68.0 is the newest release whose sdk/v3 still carries the Node.js host as a package, so that
+// is what is pinned here, and the Python host comes from the same module (sdk/v3 v3.79.0 would
+// give a newer one, from a module folder of its own). See README.md ("The real Pulumi CLI") for
+// what the Node.js host does and does not do compared with the release's own. What the Python one
+// does not do: it takes `runtime.options.virtualenv` only from a command-line flag that the
+// v3.248.0 CLI no longer passes, so a program picks its interpreter by PULUMI_PYTHON_CMD (or PATH)
+// instead (tools/pulumi/python-venv.sh, scripts/harness/pulumi-cli.ts pythonEnv()).
 module pulumi-keyvault-backup/tools/pulumi/language-nodejs
 
 go 1.25.11
@@ -81,4 +92,7 @@ require (
 	sourcegraph.com/sourcegraph/appdash v0.0.0-20211028080628-e2786a622600 // indirect
 )
 
-tool github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+tool (
+	github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+	github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
+)

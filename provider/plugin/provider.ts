@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as provider from "@pulumi/pulumi/provider";
 import * as operations from "../operations";
 import { KINDS, type KindInfo } from "../kinds";
-import { VaultBackup as DynamicVaultBackup, type VaultBackupArgs } from "../vault-backup";
+import { VAULT_BACKUP_TYPE as DYNAMIC_VAULT_BACKUP_TYPE, VaultBackup as DynamicVaultBackup, type VaultBackupArgs } from "../vault-backup";
 import { programCredential } from "../vault-listing";
 import type { ObjectBackup } from "../resource";
 import { newPluginBackup } from "./resources";
@@ -66,13 +66,29 @@ function defined(props: Record<string, unknown>): Record<string, unknown> {
 class PluginVaultBackup extends DynamicVaultBackup {
     static override readonly typeToken: string = PLUGIN_VAULT_BACKUP_TYPE;
 
+    /**
+     * A plugin backup resource, aliased to the dynamic child of the same name under the dynamic
+     * `VaultBackup` of the same name: the engine replaces the component itself when it moves from
+     * the program to the plugin (a component with no provider becomes one with a provider), but
+     * its children move with their state, so no backup is taken again.
+     */
     protected override newBackup(kind: KindInfo, resourceName: string, objectName: string, args: Record<string, unknown>, opts: pulumi.CustomResourceOptions): ObjectBackup {
-        return newPluginBackup(kind, resourceName, objectName, args, opts) as unknown as ObjectBackup;
+        const dynamicParent = this.urn.apply(dynamicComponentUrn);
+        const aliases = [{ type: kind.typeToken, parent: dynamicParent }, ...(opts.aliases ?? [])];
+        return newPluginBackup(kind, resourceName, objectName, args, { ...opts, aliases }) as unknown as ObjectBackup;
     }
 
     protected override listingCredential(): ReturnType<typeof programCredential> {
         return programCredential(pluginConfig(runtimeConfig()));
     }
+}
+
+/** The URN the dynamic face's `VaultBackup` of the same name and parent has: `urn`'s own type replaced by the dynamic face's. */
+export function dynamicComponentUrn(urn: string): string {
+    const parts = urn.split("::");
+    const types = parts[2].split("$");
+    types[types.length - 1] = DYNAMIC_VAULT_BACKUP_TYPE;
+    return [...parts.slice(0, 2), types.join("$"), ...parts.slice(3)].join("::");
 }
 
 /** The stack config the engine gave `construct` (the plugin reads its own package's keys from it). */

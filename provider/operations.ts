@@ -1,6 +1,6 @@
 /**
  * What the backup resources' provider does (`SecretBackup`, `KeyBackup`, `CertificateBackup`: the
- * kind is told by the inputs' name property, see `kinds.ts`), loaded inside the Pulumi provider host by `provider.ts`.
+ * kind is told by the inputs' name property, see `kinds.ts`, or by the provider plugin from its resource type), loaded inside the Pulumi provider host by `provider.ts`.
  * Inputs and results are plain JSON (no `undefined`, no secret, no blob), so the host can encode
  * them. Credentials and clients live in this module's memory for the life of the host process;
  * `configure` sets them from the stack configuration.
@@ -86,9 +86,12 @@ export function configure(config: ConfigSource | undefined, overrides: Partial<V
     vaults = undefined;
 }
 
-/** Validates `news` (inputs of a backup of the kind their name property tells) without calling anything remote: failures per property, normalised inputs. */
-export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ inputs: Record<string, unknown>; failures: InputFailure[] }> {
-    const kind = kindOfProps(news);
+/**
+ * Validates `news` (inputs of a backup of `kind`; by default the kind their name property tells)
+ * without calling anything remote: failures per property, normalised inputs. The provider plugin
+ * passes the kind its resource type names, so a missing name is reported as that kind's.
+ */
+export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>, kind: KindInfo = kindOfProps(news)): Promise<{ inputs: Record<string, unknown>; failures: InputFailure[] }> {
     const failures = inputFailures(news, kind);
     // The default folder is checked too: a file in its place would otherwise fail only after the vault call.
     const destination = news.destination ?? DEFAULT_DESTINATION;
@@ -145,8 +148,7 @@ export function listedInHeldSecond(olds: Record<string, unknown>, news: Record<s
  * the dynamic-provider host does not pass `changedKeys` to the engine, so the log is how preview
  * says why. Never a replacement: earlier backups are always kept.
  */
-export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ changes: boolean; replaces: string[]; changedKeys: string[] }> {
-    const kind = kindOfProps(news);
+export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>, kind: KindInfo = kindOfProps(news)): Promise<{ changes: boolean; replaces: string[]; changedKeys: string[] }> {
     const { keys, reasons } = dueReasons(olds, news, kind);
     const name = isUnknown(news[kind.nameInput]) ? olds[kind.nameInput] : news[kind.nameInput];
     if (!keys.length && listedInHeldSecond(olds, news)) {
@@ -182,16 +184,16 @@ async function tieReason(kind: KindInfo, olds: Record<string, unknown>, name: st
 }
 
 /** Takes the first backup. Throws, leaving nothing written, when the vault or the write fails. */
-export async function create(news: Record<string, unknown>): Promise<{ id: string; outs: BackupOutputs }> {
-    const outs = await takeBackup(kindOfProps(news), news);
+export async function create(news: Record<string, unknown>, kind: KindInfo = kindOfProps(news)): Promise<{ id: string; outs: BackupOutputs }> {
+    const outs = await takeBackup(kind, news);
     return { id: outs.location, outs };
 }
 
 /** Takes a new backup to a new file; the earlier backup stays where it is (unless refresh found it gone or changed, which the log says). */
-export async function update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: BackupOutputs }> {
+export async function update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>, kind: KindInfo = kindOfProps(news)): Promise<{ outs: BackupOutputs }> {
     const earlier = typeof olds.location === "string" && olds.location ? olds.location : undefined;
     const kept = !earlier ? "" : olds.sha256 === "" ? `; refresh found the earlier backup ${earlier} missing or changed` : `; the earlier backup stays at ${earlier}`;
-    return { outs: await takeBackup(kindOfProps(news), news, kept) };
+    return { outs: await takeBackup(kind, news, kept) };
 }
 
 /**
@@ -202,8 +204,7 @@ export async function update(_id: string, olds: Record<string, unknown>, news: R
  * fresh backup. When the vault cannot be asked (no `list` permission, no credential, unreachable)
  * it warns with Key Vault's facts and leaves the version unchecked.
  */
-export async function read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown> }> {
-    const kind = kindOfProps(props);
+export async function read(id: string, props: Record<string, unknown>, kind: KindInfo = kindOfProps(props)): Promise<{ id: string; props: Record<string, unknown> }> {
     const { location, sha256, destination } = props;
     if (typeof location !== "string" || typeof sha256 !== "string") return { id, props };
     const name = String(props[kind.nameInput]);
@@ -279,8 +280,7 @@ function mayShareSecond(state: Record<string, unknown>): boolean {
 }
 
 /** Forgets the resource; backup files outlive it, which the log says. */
-export async function remove(_id: string, props: Record<string, unknown>): Promise<void> {
-    const kind = kindOfProps(props);
+export async function remove(_id: string, props: Record<string, unknown>, kind: KindInfo = kindOfProps(props)): Promise<void> {
     const where = typeof props.location === "string" && props.location ? props.location : "its destination";
     pulumi.log.info(`${kind.resourceName} of ${kind.noun} "${String(props[kind.nameInput])}" removed from the stack; its backup stays at ${where}`);
 }

@@ -77,90 +77,132 @@ export const KEY_BACKUP_TYPE = KINDS.key.typeToken;
 /** The type token of `CertificateBackup` resources. */
 export const CERTIFICATE_BACKUP_TYPE = KINDS.certificate.typeToken;
 
-/** What every backup resource outputs (its state); the object's name and version inputs are declared by each class. */
-abstract class ObjectBackup extends pulumi.dynamic.Resource {
+/**
+ * What every backup resource outputs (its state), in both faces (these dynamic resources and the
+ * provider plugin's); each kind's name and version are in its own interface below. The plugin's
+ * schema is generated from these interfaces.
+ */
+export interface ObjectBackupOutputs {
     /** Hex SHA-256 of the backup blob; "" after a refresh found the stored blob missing or changed. */
-    declare readonly sha256: pulumi.Output<string>;
+    readonly sha256: pulumi.Output<string>;
     /** `file://` (or `https://`) URL of the stored blob. */
-    declare readonly location: pulumi.Output<string>;
+    readonly location: pulumi.Output<string>;
     /** Size of the blob in bytes. */
-    declare readonly sizeBytes: pulumi.Output<number>;
+    readonly sizeBytes: pulumi.Output<number>;
     /** When the backup was taken, ISO 8601 UTC. */
-    declare readonly backedUpAt: pulumi.Output<string>;
+    readonly backedUpAt: pulumi.Output<string>;
     /** The vault's base URL. */
-    declare readonly vaultUrl: pulumi.Output<string>;
+    readonly vaultUrl: pulumi.Output<string>;
     /** The Key Vault API version used. */
-    declare readonly apiVersion: pulumi.Output<string>;
+    readonly apiVersion: pulumi.Output<string>;
     /** Key Vault's `x-ms-request-id` of the backup call. */
-    declare readonly requestId: pulumi.Output<string>;
+    readonly requestId: pulumi.Output<string>;
     /** The destination the backup was written to. */
-    declare readonly destination: pulumi.Output<string>;
+    readonly destination: pulumi.Output<string>;
     /** The triggers input ([] when none were given). */
-    declare readonly triggers: pulumi.Output<unknown[]>;
+    readonly triggers: pulumi.Output<unknown[]>;
     /** The object's current version when the backup was taken ("" if it could not be read, in state from before versions were recorded, and for a backup taken with `sourceUpdatedOn` until a refresh). */
-    declare readonly version: pulumi.Output<string>;
+    readonly version: pulumi.Output<string>;
     /** When that version last changed, by the vault's clock ("" when unknown). */
-    declare readonly versionUpdatedOn: pulumi.Output<string>;
+    readonly versionUpdatedOn: pulumi.Output<string>;
+}
 
+/** What a `SecretBackup` outputs. */
+export interface SecretBackupOutputs extends ObjectBackupOutputs {
+    /** The secret's name. */
+    readonly secretName: pulumi.Output<string>;
+    /** The secret version input ("" when none was given). */
+    readonly secretVersion: pulumi.Output<string>;
+}
+
+/** What a `KeyBackup` outputs. */
+export interface KeyBackupOutputs extends ObjectBackupOutputs {
+    /** The key's name. */
+    readonly keyName: pulumi.Output<string>;
+    /** The key version input ("" when none was given). */
+    readonly keyVersion: pulumi.Output<string>;
+}
+
+/** What a `CertificateBackup` outputs. */
+export interface CertificateBackupOutputs extends ObjectBackupOutputs {
+    /** The certificate's name. */
+    readonly certificateName: pulumi.Output<string>;
+    /** The certificate version input ("" when none was given). */
+    readonly certificateVersion: pulumi.Output<string>;
+}
+
+/**
+ * The properties a backup resource of `kind` registers: every output (the common ones and the
+ * kind's name and version) as undefined, so Pulumi resolves it from state, then `inputs` without
+ * their undefined values.
+ */
+export function registeredProperties(kind: KindInfo, inputs: Record<string, unknown>): Record<string, unknown> {
+    const outputs = Object.fromEntries([...OUTPUTS, kind.nameInput, kind.versionInput].map((k) => [k, undefined]));
+    return { ...outputs, ...Object.fromEntries(Object.entries(inputs).filter(([, v]) => v !== undefined)) };
+}
+
+/**
+ * Runs `register` (a resource's registration) without the stack traces `@pulumi/pulumi` formats
+ * (source-mapped) for each of the ~70 promises it makes per resource, kept only for its
+ * promise-leak report: half the program's CPU for a VaultBackup of 1,000 objects. They are kept
+ * when that report was asked for (PULUMI_DEBUG_PROMISE_LEAKS). The resource's source position and
+ * the stack trace the engine gets are unchanged: Pulumi takes them with its own limit. Returns a
+ * function that puts the limit back, to call once the registration is made.
+ */
+export function quietPromiseStacks(): () => void {
+    const limit = Error.stackTraceLimit;
+    if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) Error.stackTraceLimit = 0;
+    return () => {
+        Error.stackTraceLimit = limit;
+    };
+}
+
+/** A dynamic backup resource; its outputs are `ObjectBackupOutputs` (merged in below). */
+abstract class ObjectBackup extends pulumi.dynamic.Resource {
     protected constructor(kind: KindInfo, name: string, inputs: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
-        const outputs = Object.fromEntries([...OUTPUTS, kind.nameInput, kind.versionInput].map((k) => [k, undefined]));
-        // While registering, `@pulumi/pulumi` formats a stack trace (source-mapped) for each of the
-        // ~70 promises it makes per resource, kept only for its promise-leak report: half the
-        // program's CPU for a VaultBackup of 1,000 objects. They are left out unless that report was
-        // asked for (PULUMI_DEBUG_PROMISE_LEAKS). The resource's source position and the stack trace
-        // the engine gets are unchanged: Pulumi takes them with its own limit.
-        const limit = Error.stackTraceLimit;
-        if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) Error.stackTraceLimit = 0;
+        const restore = quietPromiseStacks();
         try {
-            super(providerFor(operationsModuleId()), name, { ...outputs, ...inputs }, opts, "keyvault", kind.resourceName);
+            super(providerFor(operationsModuleId()), name, registeredProperties(kind, inputs), opts, "keyvault", kind.resourceName);
         } finally {
-            Error.stackTraceLimit = limit;
+            restore();
         }
     }
 }
+interface ObjectBackup extends ObjectBackupOutputs {}
 
 /** Backs up one Key Vault secret with Backup Secret; see the README for behaviour and errors. */
 export class SecretBackup extends ObjectBackup {
-    /** The secret's name. */
-    declare readonly secretName: pulumi.Output<string>;
-    /** The secret version input ("" when none was given). */
-    declare readonly secretVersion: pulumi.Output<string>;
-
     /** Declares a backup of the secret `args` names; throws when both `secret` and `vaultUrl`/`secretName`/`secretVersion` are given. */
     constructor(name: string, args: SecretBackupArgs, opts?: pulumi.CustomResourceOptions) {
         const { secret, ...rest } = args;
         super(KINDS.secret, name, resourceInputs(KINDS.secret, rest, secret && "secret", secret?.properties), opts);
     }
 }
+/** A `SecretBackup`'s outputs (its state). */
+export interface SecretBackup extends SecretBackupOutputs {}
 
 /** Backs up one Key Vault key (every version) with Backup Key; the same guarantees as `SecretBackup`. */
 export class KeyBackup extends ObjectBackup {
-    /** The key's name. */
-    declare readonly keyName: pulumi.Output<string>;
-    /** The key version input ("" when none was given). */
-    declare readonly keyVersion: pulumi.Output<string>;
-
     /** Declares a backup of the key `args` names; throws when both `key` and `vaultUrl`/`keyName`/`keyVersion` are given. */
     constructor(name: string, args: KeyBackupArgs, opts?: pulumi.CustomResourceOptions) {
         const { key, ...rest } = args;
         super(KINDS.key, name, resourceInputs(KINDS.key, rest, key && "key", key?.properties), opts);
     }
 }
+/** A `KeyBackup`'s outputs (its state). */
+export interface KeyBackup extends KeyBackupOutputs {}
 
 /** Backs up one Key Vault certificate (every version, with its key and secret) with Backup Certificate; the same guarantees as `SecretBackup`. */
 export class CertificateBackup extends ObjectBackup {
-    /** The certificate's name. */
-    declare readonly certificateName: pulumi.Output<string>;
-    /** The certificate version input ("" when none was given). */
-    declare readonly certificateVersion: pulumi.Output<string>;
-
     /** Declares a backup of the certificate `args` names. */
     constructor(name: string, args: CertificateBackupArgs, opts?: pulumi.CustomResourceOptions) {
         super(KINDS.certificate, name, resourceInputs(KINDS.certificate, args as Record<string, unknown>), opts);
     }
 }
+/** A `CertificateBackup`'s outputs (its state). */
+export interface CertificateBackup extends CertificateBackupOutputs {}
 
-// Output-only keys common to every kind, registered as undefined so Pulumi resolves them from state; inputs override.
+// The outputs of `ObjectBackupOutputs`, by name (registered as undefined; see `registeredProperties`).
 const OUTPUTS = ["sha256", "location", "sizeBytes", "backedUpAt", "requestId", "vaultUrl", "apiVersion", "destination", "triggers", "version", "versionUpdatedOn"];
 
 /**

@@ -52,6 +52,9 @@ export interface VaultBackupArgs {
 /** The type token of `VaultBackup` components. */
 export const VAULT_BACKUP_TYPE = "pulumi-keyvault-backup:index:VaultBackup";
 
+/** The outputs of a `VaultBackup` (the plugin's component returns the same ones from `construct`). */
+export const VAULT_BACKUP_OUTPUTS = ["secretNames", "skipped", "skippedByKind", "locations", "hashes", "objects"] as const;
+
 /** What `VaultBackup.objects` tells about one backed-up object. */
 export interface BackedUpObject {
     /** `file://` or `https://` URL of its newest backup. */

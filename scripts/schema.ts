@@ -2,7 +2,8 @@
  * `npm run schema`: writes the provider plugin's Pulumi package schema (`plugin/schema.json`) from
  * the TypeScript declarations the dynamic resources are built from, so the two cannot drift: every
  * input and output, its description (the doc comment), its type and its secret marking come from
- * `provider/resource.ts`, `provider/vault-backup.ts` and `provider/plugin/config.ts`. A test
+ * `provider/resource.ts` (the args and `*Outputs` interfaces), `provider/vault-backup.ts` and
+ * `provider/plugin/config.ts`. A test
  * regenerates it and compares it with the committed file.
  */
 import * as fs from "node:fs";
@@ -10,14 +11,12 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import { KINDS, OBJECT_KINDS, type KindInfo } from "../provider/kinds";
 import { SECRET_CONFIG_KEYS } from "../provider/plugin/config";
-import { PACKAGE_NAME, PACKAGE_VERSION, PLUGIN_TYPES, PLUGIN_VAULT_BACKUP_TYPE } from "../provider/plugin/tokens";
+import { PACKAGE_NAME, PACKAGE_VERSION, PLUGIN_TYPES, PLUGIN_VAULT_BACKUP_TYPE, SCHEMA_PATH } from "../provider/plugin/tokens";
 
 /** A schema property or type reference. */
 type Spec = Record<string, unknown>;
 
 const ROOT = path.join(__dirname, "..", "..");
-/** Where the committed schema lives (the plugin folder). */
-export const SCHEMA_FILE = path.join(ROOT, "plugin", "schema.json");
 
 const KIND_PATTERNS = `${PACKAGE_NAME}:index:KindPatterns`;
 const BACKED_UP_OBJECT = `${PACKAGE_NAME}:index:BackedUpObject`;
@@ -110,7 +109,7 @@ export function generateSchema(): Record<string, unknown> {
     for (const kindName of OBJECT_KINDS) {
         const kind: KindInfo = KINDS[kindName];
         const inputs = d.members("provider/resource.ts", argsOf[kindName], (m) => !(m.name && ts.isIdentifier(m.name) && TYPESCRIPT_ONLY.has(m.name.text)));
-        const outputs = d.members("provider/resource.ts", kind.resourceName, isReadonlyField);
+        const outputs = d.members("provider/resource.ts", `${kind.resourceName}Outputs`);
         resources[PLUGIN_TYPES[kindName]] = {
             description: classDoc(kind),
             properties: properties(outputs),
@@ -171,7 +170,7 @@ export function schemaText(): string {
 }
 
 if (require.main === module) {
-    fs.mkdirSync(path.dirname(SCHEMA_FILE), { recursive: true });
-    fs.writeFileSync(SCHEMA_FILE, schemaText());
-    console.log(`schema: wrote ${path.relative(process.cwd(), SCHEMA_FILE)}`);
+    fs.mkdirSync(path.dirname(SCHEMA_PATH), { recursive: true });
+    fs.writeFileSync(SCHEMA_PATH, schemaText());
+    console.log(`schema: wrote ${path.relative(process.cwd(), SCHEMA_PATH)}`);
 }

@@ -5,6 +5,7 @@
  * (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST`) fills
  * gaps, as for the dynamic provider.
  */
+import { isRpcSecret, unwrapRpcSecret } from "@pulumi/pulumi/runtime/rpc";
 import type { ConfigSource } from "../credentials";
 import { PACKAGE_NAME } from "./tokens";
 
@@ -37,4 +38,38 @@ export const SECRET_CONFIG_KEYS: ReadonlyArray<keyof PluginConfigValues> = ["cli
 export function pluginConfig(values: Record<string, string | undefined>): ConfigSource {
     const bare = (key: string): string => key.slice(key.indexOf(":") + 1);
     return { get: (key: string) => values[`${PACKAGE_NAME}:${bare(key)}`] ?? values[bare(key)] };
+}
+
+/**
+ * `value` with every secret the engine wrapped (`{ [specialSigKey]: specialSecretSig, value }`,
+ * sent to a provider that accepts secrets) replaced by its value, at any depth.
+ */
+export function unwrapSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value && typeof value === "object") {
+        if (isRpcSecret(value)) return unwrapSecrets(unwrapRpcSecret(value));
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/** The parts of a Configure request (`pulumirpc.ConfigureRequest`) the plugin reads. */
+export type ConfigureRequest = { getVariablesMap(): { entries(): Iterable<[string, string]> }; getArgs(): { toJavaScript(): Record<string, unknown> } | undefined };
+
+/**
+ * The configuration a Configure request carries, by bare key (`clientId`): its `args` (the
+ * provider's inputs, secrets wrapped), else its older `variables` map (`keyvault-backup:config:clientId`).
+ */
+export function configureValues(request: ConfigureRequest): Record<string, string> {
+    const args = request.getArgs()?.toJavaScript();
+    const out: Record<string, string> = {};
+    if (args) {
+        for (const [k, v] of Object.entries(args)) {
+            const value = unwrapSecrets(v);
+            if (k !== "version" && value !== undefined && value !== null) out[k] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+        return out;
+    }
+    for (const [k, v] of request.getVariablesMap().entries()) out[k.slice(k.lastIndexOf(":") + 1)] = v;
+    return out;
 }

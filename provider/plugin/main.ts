@@ -13,13 +13,17 @@
  */
 import type { KeyVaultBackupProvider as ProviderClass } from "./provider";
 
-type ConfigureRequest = { getVariablesMap(): { entries(): Iterable<[string, string]> }; getArgs(): { toJavaScript(): Record<string, unknown> } | undefined };
+import type { ConfigureRequest } from "./config";
+
 type ConfigureCall = { request: ConfigureRequest };
 type Handler = (call: ConfigureCall, callback: (err: unknown, resp?: unknown) => void) => void;
 
 /** Starts the plugin's gRPC server; `args` are the plugin's command-line arguments (the engine's address first). */
 export async function serve(args: string[]): Promise<void> {
-    const engine = args.find((a) => !a.startsWith("-") && /:\d+$/.test(a));
+    // The SDK's own reading of the arguments (what its `main` connects with): flags such as
+    // `--tracing <endpoint>` come before the engine's address.
+    const { parseArgs } = require("@pulumi/pulumi/provider/internals") as { parseArgs(args: string[]): { engineAddress: string } | undefined };
+    const engine = parseArgs(args)?.engineAddress;
     if (engine && !process.env.PULUMI_NODEJS_ENGINE) process.env.PULUMI_NODEJS_ENGINE = engine;
     // Loaded after the engine address is set: the SDK reads it when its settings are first made.
     const { KeyVaultBackupProvider } = require("./provider") as { KeyVaultBackupProvider: typeof ProviderClass };
@@ -35,6 +39,7 @@ export async function serve(args: string[]): Promise<void> {
  * grpc-js from `@pulumi/pulumi`'s own folder: it must be the instance its server uses.
  */
 function passConfigureOn(provider: ProviderClass): void {
+    const { configureValues } = require("./config") as typeof import("./config");
     const grpcPath = require.resolve("@grpc/grpc-js", { paths: [require.resolve("@pulumi/pulumi/provider")] });
     const grpc = require(grpcPath) as { Server: { prototype: { addService(service: unknown, impl: Record<string, unknown>): void } } };
     const original = grpc.Server.prototype.addService;
@@ -53,24 +58,6 @@ function passConfigureOn(provider: ProviderClass): void {
         }
         return original.call(this, service, impl);
     };
-}
-
-/**
- * The configuration a Configure request carries, by bare key (`clientId`): its `args` (the
- * provider's inputs, secrets wrapped), else its older `variables` map (`keyvault-backup:config:clientId`).
- */
-export function configureValues(request: ConfigureRequest): Record<string, string> {
-    const args = request.getArgs()?.toJavaScript();
-    const out: Record<string, string> = {};
-    if (args) {
-        for (const [k, v] of Object.entries(args)) {
-            const value = v && typeof v === "object" && "value" in v ? (v as { value: unknown }).value : v;
-            if (k !== "version" && value !== undefined && value !== null) out[k] = typeof value === "string" ? value : JSON.stringify(value);
-        }
-        return out;
-    }
-    for (const [k, v] of request.getVariablesMap().entries()) out[k.slice(k.lastIndexOf(":") + 1)] = v;
-    return out;
 }
 
 if (require.main === module) {

@@ -5,20 +5,16 @@
  * `construct` builds `VaultBackup` as a component whose children are the plugin's own resources.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type * as provider from "@pulumi/pulumi/provider";
 import * as operations from "../operations";
 import { KINDS, type KindInfo } from "../kinds";
-import { VAULT_BACKUP_TYPE as DYNAMIC_VAULT_BACKUP_TYPE, VaultBackup as DynamicVaultBackup, type VaultBackupArgs } from "../vault-backup";
+import { VAULT_BACKUP_OUTPUTS, VAULT_BACKUP_TYPE as DYNAMIC_VAULT_BACKUP_TYPE, VaultBackup as DynamicVaultBackup, type VaultBackupArgs } from "../vault-backup";
 import { programCredential } from "../vault-listing";
 import type { ObjectBackup } from "../resource";
 import { newPluginBackup } from "./resources";
-import { CONFIG_KEYS, pluginConfig } from "./config";
-import { PACKAGE_NAME, PACKAGE_VERSION, PLUGIN_TYPES, PLUGIN_VAULT_BACKUP_TYPE } from "./tokens";
-
-/** Where the plugin's schema is: `plugin/schema.json` of this package. */
-export const SCHEMA_PATH = path.join(__dirname, "..", "..", "..", "plugin", "schema.json");
+import { CONFIG_KEYS, pluginConfig, unwrapSecrets } from "./config";
+import { PACKAGE_NAME, PACKAGE_VERSION, PLUGIN_TYPES, PLUGIN_VAULT_BACKUP_TYPE, SCHEMA_PATH } from "./tokens";
 
 /** The kind a plugin type token names, or undefined for a token the plugin does not serve. */
 function kindOfType(type: string): KindInfo | undefined {
@@ -33,24 +29,10 @@ function typeOfUrn(urn: string): string {
 
 /**
  * `props` as the shared code takes them: secret wrappers removed (the engine sends secrets as
- * wrapped values to a provider that accepts secrets; backup inputs are never secret material),
- * and the kind's name property present, so that `kindOfProps` tells the URN's kind even when the
- * name is missing (the failure then names the right property).
+ * wrapped values to a provider that accepts secrets; backup inputs are never secret material).
  */
-function plain(kind: KindInfo, props: Record<string, unknown> | undefined): Record<string, unknown> {
-    const out = unwrapSecrets(props ?? {}) as Record<string, unknown>;
-    return kind.nameInput in out ? out : { ...out, [kind.nameInput]: undefined };
-}
-
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-function unwrapSecrets(v: unknown): unknown {
-    if (Array.isArray(v)) return v.map(unwrapSecrets);
-    if (v && typeof v === "object") {
-        const o = v as Record<string, unknown>;
-        if (o[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(o.value);
-        return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
-    }
-    return v;
+function plain(props: Record<string, unknown> | undefined): Record<string, unknown> {
+    return unwrapSecrets(props ?? {}) as Record<string, unknown>;
 }
 
 /** `props` without undefined values (the wire has no undefined). */
@@ -65,6 +47,8 @@ function defined(props: Record<string, unknown>): Record<string, unknown> {
  */
 class PluginVaultBackup extends DynamicVaultBackup {
     static override readonly typeToken: string = PLUGIN_VAULT_BACKUP_TYPE;
+    /** The dynamic face's component URN (see `newBackup`); set by the first child. `declare`d: the base constructor starts the listing before a field initializer would run. */
+    private declare dynamicParent?: pulumi.Output<string>;
 
     /**
      * A plugin backup resource, aliased to the dynamic child of the same name under the dynamic
@@ -73,9 +57,10 @@ class PluginVaultBackup extends DynamicVaultBackup {
      * its children move with their state, so no backup is taken again.
      */
     protected override newBackup(kind: KindInfo, resourceName: string, objectName: string, args: Record<string, unknown>, opts: pulumi.CustomResourceOptions): ObjectBackup {
-        const dynamicParent = this.urn.apply(dynamicComponentUrn);
-        const aliases = [{ type: kind.typeToken, parent: dynamicParent }, ...(opts.aliases ?? [])];
-        return newPluginBackup(kind, resourceName, objectName, args, { ...opts, aliases }) as unknown as ObjectBackup;
+        // One Output for the component, not one per child.
+        this.dynamicParent ??= this.urn.apply(dynamicComponentUrn);
+        const aliases = [{ type: kind.typeToken, parent: this.dynamicParent }, ...(opts.aliases ?? [])];
+        return newPluginBackup(kind, resourceName, objectName, args, { ...opts, aliases });
     }
 
     protected override listingCredential(): ReturnType<typeof programCredential> {
@@ -128,40 +113,37 @@ export class KeyVaultBackupProvider implements provider.Provider {
 
     /** See `operations.check`. */
     async check(urn: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<provider.CheckResult> {
-        const kind = this.kindOf(urn);
-        const result = await operations.check(plain(kind, olds), plain(kind, news));
+        const result = await operations.check(plain(olds), plain(news), this.kindOf(urn));
         return { inputs: defined(result.inputs), failures: result.failures };
     }
 
     /** See `operations.diff`. */
     async diff(id: string, urn: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<provider.DiffResult> {
-        const kind = this.kindOf(urn);
-        const result = await operations.diff(id, plain(kind, olds), plain(kind, news));
+        const result = await operations.diff(id, plain(olds), plain(news), this.kindOf(urn));
         return { changes: result.changes, replaces: result.replaces };
     }
 
     /** See `operations.create`. */
     async create(urn: string, inputs: Record<string, unknown>): Promise<provider.CreateResult> {
-        const result = await operations.create(plain(this.kindOf(urn), inputs));
+        const result = await operations.create(plain(inputs), this.kindOf(urn));
         return { id: result.id, outs: defined(result.outs) };
     }
 
     /** See `operations.read`. */
     async read(id: string, urn: string, props?: Record<string, unknown>): Promise<provider.ReadResult> {
-        const result = await operations.read(id, plain(this.kindOf(urn), props));
+        const result = await operations.read(id, plain(props), this.kindOf(urn));
         return { id: result.id, props: defined(result.props) };
     }
 
     /** See `operations.update`. */
     async update(id: string, urn: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<provider.UpdateResult> {
-        const kind = this.kindOf(urn);
-        const result = await operations.update(id, plain(kind, olds), plain(kind, news));
+        const result = await operations.update(id, plain(olds), plain(news), this.kindOf(urn));
         return { outs: defined(result.outs) };
     }
 
     /** See `operations.remove`: the backup files stay. */
     async delete(id: string, urn: string, props: Record<string, unknown>): Promise<void> {
-        await operations.remove(id, plain(this.kindOf(urn), props));
+        await operations.remove(id, plain(props), this.kindOf(urn));
     }
 
     /** Builds `VaultBackup`: lists the vault and declares the plugin's backup resources as children. */
@@ -171,14 +153,7 @@ export class KeyVaultBackupProvider implements provider.Provider {
         const component = new PluginVaultBackup(name, args, options);
         return {
             urn: component.urn,
-            state: {
-                secretNames: component.secretNames,
-                skipped: component.skipped,
-                skippedByKind: component.skippedByKind,
-                locations: component.locations,
-                hashes: component.hashes,
-                objects: component.objects,
-            },
+            state: Object.fromEntries(VAULT_BACKUP_OUTPUTS.map((k) => [k, component[k]])),
         };
     }
 

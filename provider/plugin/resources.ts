@@ -7,48 +7,30 @@
  * get the same resources from the SDKs generated from the plugin's schema.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { CertificateBackupArgs, KeyBackupArgs, ObjectBackupArgs, SecretBackupArgs } from "../resource";
-import { VAULT_BACKUP_TYPE, type BackedUpObject, type VaultBackupArgs } from "../vault-backup";
+import {
+    quietPromiseStacks, registeredProperties,
+    type CertificateBackupArgs, type CertificateBackupOutputs, type KeyBackupArgs, type KeyBackupOutputs,
+    type ObjectBackupArgs, type ObjectBackupOutputs, type SecretBackupArgs, type SecretBackupOutputs,
+} from "../resource";
+import { VAULT_BACKUP_OUTPUTS, VAULT_BACKUP_TYPE, type VaultBackup as DynamicVaultBackup, type VaultBackupArgs } from "../vault-backup";
 import { KINDS, type KindInfo, type ObjectKind } from "../kinds";
 import { PACKAGE_VERSION, PLUGIN_TYPES, PLUGIN_VAULT_BACKUP_TYPE } from "./tokens";
 
-/** The output properties every plugin backup resource has, named as in the dynamic resources' state. */
-const OUTPUTS = ["sha256", "location", "sizeBytes", "backedUpAt", "requestId", "vaultUrl", "apiVersion", "destination", "triggers", "version", "versionUpdatedOn"];
-
-/** What every plugin backup resource outputs (see the dynamic `SecretBackup` for each one's meaning). */
+/** A plugin backup resource; its outputs are the dynamic face's `ObjectBackupOutputs` (merged in below). */
 abstract class PluginObjectBackup extends pulumi.CustomResource {
-    /** Hex SHA-256 of the backup blob; "" after a refresh found the stored blob missing or changed. */
-    declare readonly sha256: pulumi.Output<string>;
-    /** `file://` (or `https://`) URL of the stored blob. */
-    declare readonly location: pulumi.Output<string>;
-    /** Size of the blob in bytes. */
-    declare readonly sizeBytes: pulumi.Output<number>;
-    /** When the backup was taken, ISO 8601 UTC. */
-    declare readonly backedUpAt: pulumi.Output<string>;
-    /** The vault's base URL. */
-    declare readonly vaultUrl: pulumi.Output<string>;
-    /** The Key Vault API version used. */
-    declare readonly apiVersion: pulumi.Output<string>;
-    /** Key Vault's `x-ms-request-id` of the backup call. */
-    declare readonly requestId: pulumi.Output<string>;
-    /** The destination the backup was written to. */
-    declare readonly destination: pulumi.Output<string>;
-    /** The triggers input ([] when none were given). */
-    declare readonly triggers: pulumi.Output<unknown[]>;
-    /** The object's current version when the backup was taken ("" when not known yet). */
-    declare readonly version: pulumi.Output<string>;
-    /** When that version last changed, by the vault's clock ("" when unknown). */
-    declare readonly versionUpdatedOn: pulumi.Output<string>;
-
     protected constructor(kind: KindInfo, name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
-        const outputs = Object.fromEntries([...OUTPUTS, kind.nameInput, kind.versionInput].map((k) => [k, undefined]));
-        const inputs = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
         // The plugin's version, so the engine runs the plugin this package ships (not another one
         // installed); an alias of the dynamic resource's type, so a stack made with the dynamic
         // resource of the same name moves onto this one without a new backup.
-        super(PLUGIN_TYPES[kind.kind], name, { ...outputs, ...inputs }, withDynamicAlias(kind.typeToken, opts));
+        const restore = quietPromiseStacks();
+        try {
+            super(PLUGIN_TYPES[kind.kind], name, registeredProperties(kind, args), withDynamicAlias(kind.typeToken, opts));
+        } finally {
+            restore();
+        }
     }
 }
+interface PluginObjectBackup extends ObjectBackupOutputs {}
 
 /**
  * `opts` with the plugin's version and an alias of `dynamicType` (the type the dynamic face
@@ -65,42 +47,33 @@ type PluginArgs<T extends ObjectBackupArgs> = Omit<T, "secret" | "key">;
 
 /** Backs up one Key Vault secret (every version) through the provider plugin; the dynamic `SecretBackup`'s inputs, outputs and guarantees. */
 export class SecretBackup extends PluginObjectBackup {
-    /** The secret's name. */
-    declare readonly secretName: pulumi.Output<string>;
-    /** The secret version input ("" when none was given). */
-    declare readonly secretVersion: pulumi.Output<string>;
-
     /** Declares a backup of the secret `args` names. */
     constructor(name: string, args: PluginArgs<SecretBackupArgs>, opts?: pulumi.CustomResourceOptions) {
         super(KINDS.secret, name, args as Record<string, unknown>, opts);
     }
 }
+/** A plugin `SecretBackup`'s outputs: the dynamic one's. */
+export interface SecretBackup extends SecretBackupOutputs {}
 
 /** Backs up one Key Vault key (every version) through the provider plugin; the dynamic `KeyBackup`'s inputs, outputs and guarantees. */
 export class KeyBackup extends PluginObjectBackup {
-    /** The key's name. */
-    declare readonly keyName: pulumi.Output<string>;
-    /** The key version input ("" when none was given). */
-    declare readonly keyVersion: pulumi.Output<string>;
-
     /** Declares a backup of the key `args` names. */
     constructor(name: string, args: PluginArgs<KeyBackupArgs>, opts?: pulumi.CustomResourceOptions) {
         super(KINDS.key, name, args as Record<string, unknown>, opts);
     }
 }
+/** A plugin `KeyBackup`'s outputs: the dynamic one's. */
+export interface KeyBackup extends KeyBackupOutputs {}
 
 /** Backs up one Key Vault certificate (every version, with its key and secret) through the provider plugin. */
 export class CertificateBackup extends PluginObjectBackup {
-    /** The certificate's name. */
-    declare readonly certificateName: pulumi.Output<string>;
-    /** The certificate version input ("" when none was given). */
-    declare readonly certificateVersion: pulumi.Output<string>;
-
     /** Declares a backup of the certificate `args` names. */
     constructor(name: string, args: CertificateBackupArgs, opts?: pulumi.CustomResourceOptions) {
         super(KINDS.certificate, name, args as Record<string, unknown>, opts);
     }
 }
+/** A plugin `CertificateBackup`'s outputs: the dynamic one's. */
+export interface CertificateBackup extends CertificateBackupOutputs {}
 
 /** Any of the plugin's backup resources. */
 export type { PluginObjectBackup };
@@ -121,23 +94,12 @@ export function newPluginBackup(kind: KindInfo, resourceName: string, objectName
  * config or the environment, as for the plugin's backups.
  */
 export class VaultBackup extends pulumi.ComponentResource {
-    /** The names of the secrets backed up, sorted. */
-    declare readonly secretNames: pulumi.Output<string[]>;
-    /** Secrets skipped because their current version is disabled, sorted. */
-    declare readonly skipped: pulumi.Output<string[]>;
-    /** Objects skipped because their current version is disabled, by kind, sorted. */
-    declare readonly skippedByKind: pulumi.Output<Record<ObjectKind, string[]>>;
-    /** Each backed-up secret's backup location, by secret name. */
-    declare readonly locations: pulumi.Output<Record<string, string>>;
-    /** Each backed-up secret's hex SHA-256 of its backup blob, by secret name. */
-    declare readonly hashes: pulumi.Output<Record<string, string>>;
-    /** Per kind and object name: the newest backup's location and sha256, and the version it holds. */
-    declare readonly objects: pulumi.Output<Record<ObjectKind, Record<string, BackedUpObject>>>;
-
     /** Declares the component; the plugin lists the vault (`args.vaultUrl` must be known when the program runs). */
     constructor(name: string, args: VaultBackupArgs, opts?: pulumi.ComponentResourceOptions) {
-        const outputs = { secretNames: undefined, skipped: undefined, skippedByKind: undefined, locations: undefined, hashes: undefined, objects: undefined };
+        const outputs = Object.fromEntries(VAULT_BACKUP_OUTPUTS.map((k) => [k, undefined]));
         const inputs = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
         super(PLUGIN_VAULT_BACKUP_TYPE, name, { ...outputs, ...inputs }, withDynamicAlias(VAULT_BACKUP_TYPE, opts), true);
     }
 }
+/** The plugin `VaultBackup`'s outputs: the dynamic one's (`VAULT_BACKUP_OUTPUTS`). */
+export interface VaultBackup extends Pick<DynamicVaultBackup, (typeof VAULT_BACKUP_OUTPUTS)[number]> {}

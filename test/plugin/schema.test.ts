@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { SCHEMA_FILE, generateSchema, schemaText } from "../../scripts/schema";
+import { SCHEMA_PATH } from "../../provider/plugin/tokens";
+import { generateSchema, schemaText } from "../../scripts/schema";
 
 type Resource = { properties: Record<string, { description?: string; secret?: boolean }>; inputProperties: Record<string, unknown>; requiredInputs: string[] };
 
@@ -8,7 +9,7 @@ describe("the provider plugin's schema (plugin/schema.json)", () => {
     const schema = generateSchema() as { resources: Record<string, Resource>; config: { variables: Record<string, { secret?: boolean }> } };
 
     it("is what the TypeScript declarations generate: run `npm run schema` after changing an input, output or doc comment", () => {
-        assert.equal(fs.readFileSync(SCHEMA_FILE, "utf8"), schemaText());
+        assert.equal(fs.readFileSync(SCHEMA_PATH, "utf8"), schemaText());
     });
 
     it("has every input of the dynamic SecretBackup a non-TypeScript program can pass, and every output it has in state", () => {

@@ -184,7 +184,7 @@ function shown(args: string[]): string {
     return (args.includes("--secret") ? [...args.slice(0, -1), "[secret]"] : args).join(" ");
 }
 
-/** A Node.js project for the CLI: what `writeProject` puts in `Pulumi.yaml`. */
+/** A project for the CLI: what `writeProject` puts in `Pulumi.yaml`. */
 export interface ProjectFile {
     name: string;
     /**
@@ -195,17 +195,15 @@ export interface ProjectFile {
     description?: string;
     /**
      * The language runtime and its options (default nodejs with `typescript: false`), e.g.
-     * `{ name: "python", options: { virtualenv: "/abs/venv" } }` or `{ name: "yaml" }`.
+     * `{ name: "python" }` (run with `pythonEnv()`) or `{ name: "yaml" }`.
      */
     runtime?: { name: string; options?: Record<string, string | boolean> };
     /** Provider plugins run from a folder, by package name: the project's `plugins.providers`. */
     providers?: Record<string, string>;
-    /** Further top-level `Pulumi.yaml` text (a YAML program's `resources:` and `outputs:`). */
-    extra?: string;
 }
 
 /**
- * Writes `Pulumi.yaml` for a JavaScript program into `dir` (made if missing). A stack's
+ * Writes `Pulumi.yaml` for a program (JavaScript unless `project.runtime` says otherwise) into `dir` (made if missing). A stack's
  * `Pulumi.<stack>.yaml` (its config and the passphrase's salt) lands beside it, so a test or the
  * demo gives each project its own folder rather than writing into the repository root.
  */
@@ -223,7 +221,6 @@ export function writeProject(dir: string, project: ProjectFile): void {
         ...(main ? [`main: ${JSON.stringify(main)}`] : []),
         ...(project.description ? [`description: ${JSON.stringify(project.description)}`] : []),
         ...(providers.length ? ["plugins:", "  providers:", ...providers.flatMap(([name, at]) => [`    - name: ${name}`, `      path: ${JSON.stringify(at)}`])] : []),
-        ...(project.extra ? [project.extra.trimEnd()] : []),
         "",
     ].join("\n"));
 }

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pythonEnv, pythonVenvDir, type PulumiCli } from "../../scripts/harness/pulumi-cli";
+import { azureNativeConfig, type EmulatorIdentity } from "../../scripts/emulator-identity";
 import { repoRoot } from "./paths";
 
 /** The plugin folder: `pulumi-resource-keyvault-backup`, `PulumiPlugin.yaml`, `schema.json`. */
@@ -15,10 +16,9 @@ export const pluginDir = path.join(repoRoot, "plugin");
 /** What a project's `plugins.providers` needs to run the plugin from this checkout (see `ProjectFile.providers`). */
 export const pluginProviders = { "keyvault-backup": pluginDir };
 
-/** The credential config of the plugin (`keyvault-backup:*`) for an emulator principal. */
-export function pluginCredentialConfig(emulator: { principals: Array<{ clientId: string; clientSecret: string }>; tenantId: string }, principalIndex = 0): Record<string, string> {
-    const p = emulator.principals[principalIndex];
-    return { "keyvault-backup:clientId": p.clientId, "keyvault-backup:clientSecret": p.clientSecret, "keyvault-backup:tenantId": emulator.tenantId };
+/** The credential config of the plugin for an emulator principal: `azureNativeConfig`'s keys under `keyvault-backup:`. */
+export function pluginCredentialConfig(emulator: EmulatorIdentity, principalIndex = 0): Record<string, string> {
+    return Object.fromEntries(Object.entries(azureNativeConfig(emulator, principalIndex)).map(([k, v]) => [k.replace(/^azure-native:/, "keyvault-backup:"), v]));
 }
 
 function run(command: string, args: string[], what: string): void {

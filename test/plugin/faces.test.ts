@@ -4,12 +4,11 @@ import * as path from "node:path";
 import type { RunningEmulator } from "../../emulator";
 import type { PulumiCli } from "../../scripts/harness/pulumi-cli";
 import { verifyBackup } from "../../provider/verify";
-import { certificateClientFor, keyClientFor, secretClientFor, startTestEmulator } from "../helpers/emulator";
+import { azureNativeConfig, startTestEmulator } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 import { uniqueFolder } from "../helpers/program";
 import { CliStack, cliSkipNote, emulatorEnv, requireCli, summaryCounts } from "../helpers/pulumi-cli";
 import { pluginCredentialConfig, pluginProviders } from "../helpers/plugin";
-import { azureNativeConfig } from "../helpers/emulator";
 
 /**
  * A TypeScript program (compiled JavaScript) with each case as a dynamic resource
@@ -61,11 +60,9 @@ describe(`the plugin's resources and the dynamic ones, through the real CLI${cli
 
     before(async function () {
         cli = requireCli(this);
-        emulator = await startTestEmulator({ vaults: ["facesvault"] });
-        await secretClientFor(emulator, "facesvault").setSecret("app-secret", "faces-secret-value-4d2c");
-        await keyClientFor(emulator, "facesvault").createRsaKey("app-key");
-        const certs = certificateClientFor(emulator, "facesvault");
-        await (await certs.beginCreateCertificate("app-cert", { issuerName: "Self", subject: "CN=faces.example" })).pollUntilDone();
+        emulator = await startTestEmulator({
+            seed: { vaults: { facesvault: { secrets: { "app-secret": "faces-secret-value-4d2c" }, keys: { "app-key": { kty: "RSA" } }, certificates: { "app-cert": {} } } } },
+        });
         const dir = uniqueFolder("faces-program");
         fs.mkdirSync(dir, { recursive: true });
         program = path.join(dir, "index.js");

@@ -4,19 +4,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunningEmulator } from "../../emulator";
 import type { PulumiCli } from "../../scripts/harness/pulumi-cli";
-import { keyClientFor, secretClientFor, startTestEmulator } from "../helpers/emulator";
+import { startTestEmulator } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 import { CliStack, cliSkipNote, emulatorEnv, requireCli, summaryCounts } from "../helpers/pulumi-cli";
 import { generateSdk, pluginCredentialConfig, pluginProviders } from "../helpers/plugin";
 
 const GO_EXAMPLE = path.join(repoRoot, "examples", "go");
-
-/**
- * The generated Go SDK has no go.mod (pulumi-sdkgen writes only the package, and empties its
- * output folder first): examples/go/go.mod replaces `pulumi-keyvault-backup/sdk/go` with that
- * folder, so it gets this one after each generation (examples/go/README.md shows the same).
- */
-const SDK_GO_MOD = ["module pulumi-keyvault-backup/sdk/go", "", "go 1.25.11", "", "require github.com/pulumi/pulumi/sdk/v3 v3.248.0", ""].join("\n");
 
 /** What examples/go holds, with each file's contents: the CLI must build the program elsewhere. */
 function snapshot(dir: string): Record<string, string> {
@@ -41,13 +34,10 @@ describe(`examples/go: a Go program through the real CLI and the provider plugin
         cli = requireCli(this);
         if (!fs.existsSync(path.join(cli.binDir, "pulumi-language-go"))) throw new Error(`Go programs cannot run: no pulumi-language-go in ${cli.binDir}`);
         exampleBefore = snapshot(GO_EXAMPLE);
-        const sdk = generateSdk(cli, "go");
-        fs.writeFileSync(path.join(sdk, "go.mod"), SDK_GO_MOD);
-        emulator = await startTestEmulator({ vaults: ["govault"] });
-        const secrets = secretClientFor(emulator, "govault");
-        await secrets.setSecret("db-password", "go-db-value-3f81");
-        await secrets.setSecret("api-key", "go-api-value-b27c");
-        await keyClientFor(emulator, "govault").createRsaKey("signing-key");
+        generateSdk(cli, "go"); // with its go.mod: examples/go/go.mod replaces the SDK's module with that folder
+        emulator = await startTestEmulator({
+            seed: { vaults: { govault: { secrets: { "db-password": "go-db-value-3f81", "api-key": "go-api-value-b27c" }, keys: { "signing-key": { kty: "RSA" } } } } },
+        });
         // go.mod and go.sum are checked in: the build may download modules (the proxy) but never edits them.
         const env = { ...emulatorEnv(emulator), GOFLAGS: "-mod=readonly -buildvcs=false" };
         stack = new CliStack(cli, { name: "kvb-go", program: GO_EXAMPLE, runtime: { name: "go" }, providers: pluginProviders }, env);

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunningEmulator } from "../../emulator";
 import type { PulumiCli } from "../../scripts/harness/pulumi-cli";
-import { certificateClientFor, keyClientFor, secretClientFor, startTestEmulator } from "../helpers/emulator";
+import { secretClientFor, startTestEmulator } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 import { CliStack, cliSkipNote, emulatorEnv, requireCli, summaryCounts } from "../helpers/pulumi-cli";
 import { installPythonSdk, noPythonReason, pluginCredentialConfig, pluginProviders } from "../helpers/plugin";
@@ -28,13 +28,9 @@ describe(`examples/python: a Python program through the real CLI and the provide
         const why = noPythonReason(cli);
         if (why) throw new Error(`Python programs cannot run: ${why}`);
         const env = installPythonSdk(cli);
-        emulator = await startTestEmulator({ vaults: ["pyvault"] });
-        const secrets = secretClientFor(emulator, "pyvault");
-        await secrets.setSecret("db-password", values[0]);
-        await secrets.setSecret("api-key", values[1]);
-        await keyClientFor(emulator, "pyvault").createRsaKey("signing-key");
-        const certs = certificateClientFor(emulator, "pyvault");
-        await (await certs.beginCreateCertificate("tls-cert", { issuerName: "Self", subject: "CN=py.example" })).pollUntilDone();
+        emulator = await startTestEmulator({
+            seed: { vaults: { pyvault: { secrets: { "db-password": values[0], "api-key": values[1] }, keys: { "signing-key": { kty: "RSA" } }, certificates: { "tls-cert": {} } } } },
+        });
         stack = new CliStack(cli, { name: "kvb-python", program: PYTHON_EXAMPLE, runtime: { name: "python" }, providers: pluginProviders }, { ...emulatorEnv(emulator), ...env });
         folder = path.join(stack.work, "backups");
         await stack.init({ ...pluginCredentialConfig(emulator), vaultUrl: emulator.vaults.pyvault, secretName: "db-password", destination: folder });

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RunningEmulator } from "../../emulator";
 import type { PulumiCli } from "../../scripts/harness/pulumi-cli";
-import { keyClientFor, secretClientFor, startTestEmulator } from "../helpers/emulator";
+import { startTestEmulator } from "../helpers/emulator";
 import { repoRoot } from "../helpers/paths";
 import { CliStack, cliSkipNote, emulatorEnv, requireCli, summaryCounts } from "../helpers/pulumi-cli";
 import { pluginCredentialConfig, pluginDir } from "../helpers/plugin";
@@ -28,10 +28,9 @@ describe(`examples/yaml: a Pulumi YAML program through the real CLI and the prov
 
     before(async function () {
         cli = requireCli(this);
-        emulator = await startTestEmulator({ vaults: ["yamlvault"] });
-        await secretClientFor(emulator, "yamlvault").setSecret("db-password", "yaml-db-value-2f81");
-        await secretClientFor(emulator, "yamlvault").setSecret("api-key", "yaml-api-value-0b6e");
-        await keyClientFor(emulator, "yamlvault").createRsaKey("signing-key");
+        emulator = await startTestEmulator({
+            seed: { vaults: { yamlvault: { secrets: { "db-password": "yaml-db-value-2f81", "api-key": "yaml-api-value-0b6e" }, keys: { "signing-key": { kty: "RSA" } } } } },
+        });
         stack = new CliStack(cli, { name: "keyvault-backup-yaml" }, emulatorEnv(emulator));
         yamlProject(stack.projectDir);
         folder = path.join(stack.work, "backups");

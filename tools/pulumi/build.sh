@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run -s pulumi-cli`: builds the Pulumi CLI (`pulumi`), its language hosts and the
+# `npm run -s pulumi-cli`: builds the Pulumi CLI (`pulumi`), its language hosts, an SDK generator and the
 # dynamic-provider plugin (`pulumi-resource-pulumi-nodejs`) into .cache/pulumi/bin from the Go
 # modules pinned in tools/pulumi, with no prebuilt download:
 #   pulumi                        go.mod                          pkg/v3 (the CLI's release)
@@ -8,6 +8,7 @@
 #   pulumi-language-python-exec   the script the Python host runs, from sdk/v3 at the CLI's release
 #   pulumi-language-yaml          language-yaml/go.mod            github.com/pulumi/pulumi-yaml
 #   pulumi-language-go            language-go/go.mod              sdk/v3 v3.66.0
+#   pulumi-sdkgen                 go.mod (sdkgen/)                pkg/v3's code generators (SDKs from a schema)
 # (why those releases: the comments at the top of each go.mod). Then python-venv.sh makes the
 # Python virtual environment for Python programs (.cache/pulumi/python, from requirements.txt);
 # without python3 or PyPI that step only warns. A build whose pins have not changed is reused.

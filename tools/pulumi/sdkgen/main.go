@@ -1,8 +1,10 @@
 // Command pulumi-sdkgen writes a Pulumi package's SDK for one language from its schema, with the
 // code generators of the pinned Pulumi release (github.com/pulumi/pulumi/pkg/v3/codegen): the same
 // code `pulumi package gen-sdk` runs, called directly, because that command asks the language
-// host to generate, and the language hosts built here (older releases, see ../README.md) predate
-// that call.
+// host to generate, and the language hosts built here (older releases, see the top of
+// ../language-nodejs/go.mod) predate that call.
+//
+// For Go it also writes the module's go.mod (see addGoMod).
 //
 // Usage: pulumi-sdkgen <schema.json> <python|go|nodejs> <out-dir>
 package main
@@ -12,7 +14,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime/debug"
 
 	gogen "github.com/pulumi/pulumi/pkg/v3/codegen/go"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/nodejs"
@@ -74,7 +78,9 @@ func run(schemaPath, language, out string) error {
 	case "python":
 		files, err = python.GeneratePackage(tool, pkg, nil, noPackages{})
 	case "go":
-		files, err = gogen.GeneratePackage(tool, pkg, nil)
+		if files, err = gogen.GeneratePackage(tool, pkg, nil); err == nil {
+			err = addGoMod(pkg, files)
+		}
 	case "nodejs":
 		files, err = nodejs.GeneratePackage(tool, pkg, nil, nil, false, noPackages{})
 	default:
@@ -87,13 +93,41 @@ func run(schemaPath, language, out string) error {
 		return err
 	}
 	for name, body := range files {
-		path := filepath.Join(out, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		file := filepath.Join(out, name)
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, body, 0o644); err != nil {
+		if err := os.WriteFile(file, body, 0o644); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// goVersion is the Go version the generated module names: the one github.com/pulumi/pulumi/sdk/v3
+// at the pinned release requires (v3.248.0: go 1.25.11).
+const goVersion = "1.25.11"
+
+// addGoMod adds the go.mod the Go code generator leaves out, so a program can use the SDK through
+// a `replace` of its module path (the parent of the schema's importBasePath) with the output
+// folder. It requires the sdk/v3 version this generator is built with: the release's.
+func addGoMod(pkg *schema.Package, files map[string][]byte) error {
+	info, ok := pkg.Language["go"].(gogen.GoPackageInfo)
+	if !ok || info.ImportBasePath == "" {
+		return fmt.Errorf("the schema has no language.go.importBasePath")
+	}
+	sdk := ""
+	if build, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range build.Deps {
+			if dep.Path == "github.com/pulumi/pulumi/sdk/v3" {
+				sdk = dep.Version
+			}
+		}
+	}
+	if sdk == "" {
+		return fmt.Errorf("no github.com/pulumi/pulumi/sdk/v3 version in this generator's build info")
+	}
+	files["go.mod"] = []byte(fmt.Sprintf("module %s\n\ngo %s\n\nrequire github.com/pulumi/pulumi/sdk/v3 %s\n",
+		path.Dir(info.ImportBasePath), goVersion, sdk))
 	return nil
 }

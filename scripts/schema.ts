@@ -11,6 +11,7 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import { KINDS, OBJECT_KINDS, type KindInfo } from "../provider/kinds";
 import { SECRET_CONFIG_KEYS } from "../provider/plugin/config";
+import { VAULT_BACKUP_OUTPUTS } from "../provider/vault-backup";
 import { PACKAGE_NAME, PACKAGE_VERSION, PLUGIN_TYPES, PLUGIN_VAULT_BACKUP_TYPE, SCHEMA_PATH } from "../provider/plugin/tokens";
 
 /** A schema property or type reference. */
@@ -104,11 +105,10 @@ const isReadonlyField = (m: ts.ClassElement | ts.TypeElement): boolean =>
 /** The plugin's schema, generated from the TypeScript declarations. */
 export function generateSchema(): Record<string, unknown> {
     const d = new Declarations(["provider/resource.ts", "provider/vault-backup.ts", "provider/plugin/config.ts"]);
-    const argsOf: Record<string, string> = { secret: "SecretBackupArgs", key: "KeyBackupArgs", certificate: "CertificateBackupArgs" };
     const resources: Record<string, Spec> = {};
     for (const kindName of OBJECT_KINDS) {
         const kind: KindInfo = KINDS[kindName];
-        const inputs = d.members("provider/resource.ts", argsOf[kindName], (m) => !(m.name && ts.isIdentifier(m.name) && TYPESCRIPT_ONLY.has(m.name.text)));
+        const inputs = d.members("provider/resource.ts", `${kind.resourceName}Args`, (m) => !(m.name && ts.isIdentifier(m.name) && TYPESCRIPT_ONLY.has(m.name.text)));
         const outputs = d.members("provider/resource.ts", `${kind.resourceName}Outputs`);
         resources[PLUGIN_TYPES[kindName]] = {
             description: classDoc(kind),
@@ -120,6 +120,10 @@ export function generateSchema(): Record<string, unknown> {
     }
     const vaultInputs = d.members("provider/vault-backup.ts", "VaultBackupArgs");
     const vaultOutputs = d.members("provider/vault-backup.ts", "VaultBackup", isReadonlyField);
+    // The plugin's construct returns VAULT_BACKUP_OUTPUTS: the class's outputs and that list must agree.
+    if (vaultOutputs.map((o) => o.name).join() !== VAULT_BACKUP_OUTPUTS.join()) {
+        throw new Error(`schema: VaultBackup's Output fields (${vaultOutputs.map((o) => o.name).join(", ")}) are not VAULT_BACKUP_OUTPUTS (${VAULT_BACKUP_OUTPUTS.join(", ")})`);
+    }
     resources[PLUGIN_VAULT_BACKUP_TYPE] = {
         isComponent: true,
         description:
